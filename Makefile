@@ -1,0 +1,45 @@
+# Haven: the commands a developer and CI use. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEBIAN_RUN := janus
+DEBIAN_TEST := janus chromium iproute2 fonts-dejavu-core
+
+.PHONY: help run test lint typecheck check demo-password clean
+
+help:
+	@echo "make run    - set up and run Haven with Janus and a demo organisation (http://localhost:8000)"
+	@echo "make test   - set up and run the whole test suite (browser and media tests included)"
+	@echo "make check  - ruff format check, ruff lint and mypy"
+	@echo "make demo-password - print a new password for the demo host"
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed
+	scripts/install-debian-packages $(DEBIAN_RUN)
+	scripts/run-dev
+
+test: $(VENV)/.installed
+	scripts/install-debian-packages $(DEBIAN_TEST)
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	HAVEN_SECRET_KEY=typecheck $(VENV)/bin/mypy haven tests
+
+check: lint typecheck
+
+demo-password: $(VENV)/.installed
+	scripts/dev-env
+	set -a; . var/dev.env; set +a; $(PY) manage.py demo_password
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

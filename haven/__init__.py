@@ -1,0 +1,1 @@
+"""Haven: video meetings whose safeguarding policy is enforced by the software."""

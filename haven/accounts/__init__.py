@@ -1,0 +1,1 @@
+"""Staff accounts: the service's own people, who host meetings."""

@@ -1,0 +1,60 @@
+"""Read configuration from the environment, failing clearly on bad values.
+
+Every variable Haven reads is documented in docs/deployment.md. Secrets may also be
+given as a file path in NAME_FILE (for Docker or systemd credentials).
+"""
+
+import os
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed."""
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """Return NAME, or the contents of the file named by NAME_FILE, or the default."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            return Path(file_path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}")
+    value = os.environ.get(name)
+    if value is not None and value != "":
+        return value
+    if default is None:
+        raise ConfigError(f"{name} must be set (see docs/deployment.md).")
+    return default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return NAME as a boolean: true/false, yes/no, on/off or 1/0."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    """Return NAME as an integer."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """Return NAME as a comma-separated list."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]

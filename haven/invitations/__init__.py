@@ -1,0 +1,1 @@
+"""Invitations: personal links and passcodes, sent only by email (rule S1)."""

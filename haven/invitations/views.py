@@ -1,0 +1,85 @@
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from haven.invitations.actions import do_check_passcode
+from haven.invitations.models import Invitation
+from haven.invitations.secrets import hash_link_token
+from haven.meetings.models import Meeting
+from haven.room.access import SESSION_INVITATION_KEY
+
+
+class PasscodeForm(forms.Form):
+    passcode = forms.CharField(
+        label="Passcode",
+        help_text="The 6 numbers in the email “Your passcode for …”.",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false"}
+        ),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enter(request: HttpRequest, token: str) -> HttpResponse:
+    """A personal link: it asks only for the passcode, then opens the meeting (rule S1)."""
+    invitation = (
+        Invitation.objects.select_related("meeting__policy", "meeting__host")
+        .filter(link_token_sha256=hash_link_token(token))
+        .first()
+    )
+    problem = _link_problem(invitation)
+    if problem is not None:
+        policy = invitation.meeting.policy if invitation else None
+        return render(
+            request, "invitations/link_problem.html", {**problem, "policy": policy}, status=404
+        )
+    assert invitation is not None
+    form = PasscodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = do_check_passcode(invitation.pk, form.cleaned_data["passcode"])
+        if result.accepted:
+            request.session.cycle_key()
+            request.session[SESSION_INVITATION_KEY] = invitation.pk
+            return redirect("room:room", meeting_id=invitation.meeting.public_id)
+        form.add_error("passcode", _wrong_passcode_message(result.locked_until))
+    status = 400 if form.errors else 200
+    context = {"form": form, "invitation": invitation, "meeting": invitation.meeting}
+    context["policy"] = invitation.meeting.policy
+    return render(request, "invitations/enter.html", context, status=status)
+
+
+def _link_problem(invitation: Invitation | None) -> dict[str, str] | None:
+    if invitation is None:
+        return {
+            "heading": "This link does not work",
+            "detail": "Please check you copied the whole link from your email. "
+            "If it still does not work, ask the person who invited you to send a new one.",
+        }
+    if invitation.revoked_at is not None:
+        return {
+            "heading": "This link has been cancelled",
+            "detail": "The person who invited you has cancelled it. "
+            "If you think this is a mistake, please contact them.",
+        }
+    if invitation.meeting.state == Meeting.State.ENDED or invitation.expires_at <= timezone.now():
+        return {
+            "heading": "This meeting has finished",
+            "detail": "Links only work until the meeting ends. "
+            "If you need another meeting, please contact the service.",
+        }
+    return None
+
+
+def _wrong_passcode_message(locked_until: object) -> str:
+    if locked_until is not None:
+        local = timezone.localtime(locked_until)  # type: ignore[arg-type]
+        return (
+            "That passcode was not right too many times. For your safety this link is paused. "
+            f"Please try again after {local:%H:%M}."
+        )
+    return "That passcode is not right. Please check the email with your passcode and try again."

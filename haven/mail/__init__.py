@@ -1,0 +1,1 @@
+"""Email delivery for the embedded default: the console and a local outbox folder."""

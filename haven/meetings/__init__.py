@@ -1,0 +1,1 @@
+"""Meetings: what a host schedules."""

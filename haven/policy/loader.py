@@ -1,0 +1,126 @@
+"""Load an organisation's policy from its data file, validated, with clear errors."""
+
+import datetime as dt
+import hashlib
+import tomllib
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from haven.policy.models import MeetingType, Organisation, PolicyVersion
+
+DEFAULT_POLICY_FILE = Path(__file__).parent / "data" / "sendiass-leicester-v01.toml"
+REQUIRED_MEETING_TYPES = {"one_to_one", "appeal_support", "training", "youth_group"}
+
+
+class PolicyFileError(Exception):
+    """The policy file is missing, unreadable, or says something Haven cannot enforce."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _OrganisationData(_Strict):
+    name: str = Field(min_length=1)
+    slug: str = Field(pattern=r"^[a-z0-9-]+$")
+
+
+class _PolicyData(_Strict):
+    version: str = Field(min_length=1, max_length=20)
+    review_date: dt.date
+    review_date_label: str
+    contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    staff_page_url: HttpUrl
+    privacy_url: HttpUrl
+    controller: str = Field(min_length=1)
+    processor: str = Field(min_length=1)
+
+
+class _MeetingTypeData(_Strict):
+    key: str = Field(pattern=r"^[a-z_]+$")
+    name: str = Field(min_length=1)
+    max_attendees: int = Field(ge=1, le=100)
+    attendees_start_muted: bool
+    transcript_retention_days: int = Field(ge=1, le=3650)
+    house_rules: str = Field(min_length=1)
+
+
+class PolicyData(_Strict):
+    organisation: _OrganisationData
+    policy: _PolicyData
+    meeting_types: list[_MeetingTypeData]
+
+
+def read_policy_file(path: Path) -> tuple[PolicyData, str]:
+    """Parse and validate a policy file; return the data and the file's SHA-256."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyFileError(f"Cannot read the policy file {path}: {exc.strerror}.") from exc
+    try:
+        data = PolicyData.model_validate(tomllib.loads(raw.decode("utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyFileError(f"The policy file {path} is not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        raise PolicyFileError(f"The policy file {path} has mistakes:\n{exc}") from exc
+    keys = [meeting_type.key for meeting_type in data.meeting_types]
+    if set(keys) != REQUIRED_MEETING_TYPES or len(keys) != len(set(keys)):
+        raise PolicyFileError(
+            f"The policy file {path} must define each of the meeting types "
+            f"{sorted(REQUIRED_MEETING_TYPES)} exactly once; it has {keys}."
+        )
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+@transaction.atomic
+def load_policy(path: Path = DEFAULT_POLICY_FILE) -> PolicyVersion:
+    """Store the policy in the file as a published version, or return it if already stored.
+
+    A published version never changes: loading a changed file under a version that is
+    already stored is refused.
+    """
+    data, digest = read_policy_file(path)
+    organisation, _ = Organisation.objects.get_or_create(
+        slug=data.organisation.slug, defaults={"name": data.organisation.name}
+    )
+    existing = PolicyVersion.objects.filter(
+        organisation=organisation, version=data.policy.version
+    ).first()
+    if existing is not None:
+        if existing.source_sha256 != digest:
+            raise PolicyFileError(
+                f"Policy version {data.policy.version} is already published and a published "
+                f"version never changes. Give the changed policy a new version number."
+            )
+        return existing
+    return _store(organisation, data, digest)
+
+
+def _store(organisation: Organisation, data: PolicyData, digest: str) -> PolicyVersion:
+    policy = PolicyVersion.objects.create(
+        organisation=organisation,
+        version=data.policy.version,
+        review_date=data.policy.review_date,
+        review_date_label=data.policy.review_date_label,
+        contact_email=str(data.policy.contact_email),
+        staff_page_url=str(data.policy.staff_page_url),
+        privacy_url=str(data.policy.privacy_url),
+        controller=data.policy.controller,
+        processor=data.policy.processor,
+        source_sha256=digest,
+        published_at=timezone.now(),
+    )
+    for meeting_type in data.meeting_types:
+        MeetingType.objects.create(
+            policy=policy,
+            key=meeting_type.key,
+            name=meeting_type.name,
+            max_attendees=meeting_type.max_attendees,
+            attendees_start_muted=meeting_type.attendees_start_muted,
+            transcript_retention_days=meeting_type.transcript_retention_days,
+            house_rules=meeting_type.house_rules.strip(),
+        )
+    return policy

@@ -1,0 +1,64 @@
+from django.db import models
+
+
+class Organisation(models.Model):
+    """A service that uses Haven: the data controller for its meetings (rule D1)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def policy_in_force(self) -> "PolicyVersion":
+        """The newest published policy version: the one new meetings record (rule P1)."""
+        return self.policy_versions.order_by("-published_at", "-id")[0]
+
+
+class PolicyVersion(models.Model):
+    """One published version of the organisation's policy. Never changed once stored."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="policy_versions"
+    )
+    version = models.CharField(max_length=20)
+    review_date = models.DateField()
+    review_date_label = models.CharField(max_length=40)
+    contact_email = models.EmailField()
+    staff_page_url = models.URLField()
+    privacy_url = models.URLField()
+    controller = models.CharField(max_length=200)
+    processor = models.CharField(max_length=200)
+    source_sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "version"], name="one_row_per_policy_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} policy {self.version}"
+
+
+class MeetingType(models.Model):
+    """A kind of meeting named in the policy, with its defaults (rule P3)."""
+
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="meeting_types")
+    key = models.SlugField()
+    name = models.CharField(max_length=100)
+    max_attendees = models.PositiveIntegerField()
+    attendees_start_muted = models.BooleanField()
+    transcript_retention_days = models.PositiveIntegerField()
+    house_rules = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "key"], name="one_meeting_type_per_key")
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,133 @@
+"""What each role may do in each meeting state: the one place these decisions live.
+
+Plain functions of plain values, used by HTTP views and the WebSocket consumer alike.
+Everything is refused unless a rule here allows it (deny by default).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    HOST = "host"
+    ATTENDEE = "attendee"
+
+
+class Presence(StrEnum):
+    """Where a person is: mirrors room.Participant.State."""
+
+    CONNECTED = "connected"
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    LEFT = "left"
+
+
+class MeetingState(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may they?": allowed, or refused with a stable code and plain words."""
+
+    allowed: bool
+    code: str = ""
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True)
+
+
+def _refuse(code: str, message: str) -> Decision:
+    return Decision(False, code, message)
+
+
+HOST_ONLY = _refuse("not_allowed", "Only the host can do that.")
+NOT_IN_MEETING = _refuse("not_allowed", "You can do that once the host has let you in.")
+MEETING_OVER = _refuse("meeting_ended", "This meeting has ended.")
+
+
+@dataclass(frozen=True)
+class StreamAllowance:
+    """How many streams of each kind one person may send (rule V2)."""
+
+    audio: int
+    video: int
+
+
+# The host may send a camera and a shared screen; attendees a camera only (rule V2).
+STREAMS = {
+    Role.HOST: StreamAllowance(audio=1, video=2),
+    Role.ATTENDEE: StreamAllowance(audio=1, video=1),
+}
+
+
+def may_join(role: Role, presence: Presence, meeting: MeetingState, confirmed: bool) -> Decision:
+    """Join: everyone confirms they cannot be overheard or overlooked first (rule S9)."""
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if presence is not Presence.CONNECTED:
+        return _refuse("already_joined", "You have already joined.")
+    if not confirmed:
+        return _refuse(
+            "confirmation_required",
+            "Please confirm that you are somewhere you cannot be overheard or overlooked.",
+        )
+    return ALLOW
+
+
+def entry_presence(role: Role) -> Presence:
+    """Where joining puts a person: the host goes in, everyone else waits (rule S2)."""
+    return Presence.ADMITTED if role is Role.HOST else Presence.WAITING
+
+
+def may_admit(actor: Role, actor_presence: Presence, meeting: MeetingState) -> Decision:
+    """Only the host, in the meeting, lets people in from the waiting room (rule S2)."""
+    if actor is not Role.HOST:
+        return HOST_ONLY
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if actor_presence is not Presence.ADMITTED:
+        return _refuse("not_joined", "Join the meeting first.")
+    return ALLOW
+
+
+def may_end_meeting(actor: Role, meeting: MeetingState) -> Decision:
+    """Only the host ends the meeting for everyone."""
+    if actor is not Role.HOST:
+        return HOST_ONLY
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    return ALLOW
+
+
+def may_use_media(presence: Presence, meeting: MeetingState) -> Decision:
+    """Send or receive media: only people in the meeting, never the waiting room (rule S2)."""
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if presence is not Presence.ADMITTED:
+        return NOT_IN_MEETING
+    return ALLOW
+
+
+def may_receive_meeting_events(presence: Presence) -> bool:
+    """Roster, feeds and chat reach only people in the meeting (rule S2)."""
+    return presence is Presence.ADMITTED
+
+
+def may_publish_streams(role: Role, audio: int, video: int) -> Decision:
+    """Refuse an offer with more streams than the role may send (rule V2)."""
+    allowance = STREAMS[role]
+    if audio > allowance.audio or video > allowance.video:
+        return _refuse(
+            "too_many_streams",
+            "Only the host can share a screen."
+            if role is Role.ATTENDEE
+            else "That is more streams than Haven allows.",
+        )
+    return ALLOW

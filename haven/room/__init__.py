@@ -1,0 +1,1 @@
+"""The live meeting room: the WebSocket protocol, waiting room and media relay."""

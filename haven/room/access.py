@@ -1,0 +1,72 @@
+"""Find who someone is in a meeting. Missing and forbidden look the same to the caller."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from haven.accounts.models import User
+from haven.audit.log import Actor
+from haven.invitations.models import Invitation
+from haven.meetings.models import Meeting
+from haven.policy.rules import Role
+
+SESSION_INVITATION_KEY = "haven_invitation_id"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person entitled to this meeting's room: its staff host, or one invitee."""
+
+    meeting: Meeting
+    role: Role
+    name: str
+    user: User | None = None
+    invitation: Invitation | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self.user is not None:
+            return Actor.staff(self.user)
+        assert self.invitation is not None
+        return Actor.invitee(self.invitation)
+
+
+def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
+    """The identity of the person behind this request in this meeting, or None.
+
+    Staff: only the meeting's own host (rule U1). Attendees: only through the invitation
+    whose passcode they entered in this session, while it is neither revoked nor expired.
+    """
+    try:
+        public_id = uuid.UUID(str(meeting_id))
+    except ValueError:
+        return None
+    meeting = (
+        Meeting.objects.select_related("host", "policy", "meeting_type")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if meeting is None:
+        return None
+    if user is not None and user.is_authenticated:
+        if user.pk == meeting.host_id and user.is_active:
+            return Identity(meeting, Role.HOST, user.full_name, user=user)
+        return None
+    invitation_id = session.get(SESSION_INVITATION_KEY) if session is not None else None
+    if invitation_id is None:
+        return None
+    invitation = Invitation.objects.filter(pk=invitation_id, meeting=meeting).first()
+    if invitation is None or not invitation_is_usable(invitation):
+        return None
+    return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
+
+
+def invitation_is_usable(invitation: Invitation) -> bool:
+    """A link works until it is revoked, it expires, or its meeting ends (rule S1)."""
+    return (
+        invitation.revoked_at is None
+        and invitation.expires_at > timezone.now()
+        and invitation.meeting.state != Meeting.State.ENDED
+    )

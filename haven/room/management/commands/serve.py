@@ -1,0 +1,97 @@
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from haven.media.janus_config import JanusSettings, write_janus_config
+from haven.media.janus_process import JanusProcess, JanusStartError
+
+
+class Command(BaseCommand):
+    help = "Run Haven (and, unless --no-janus, the Janus media server it owns) until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--uds", type=Path, help="Also listen on this Unix socket.")
+        parser.add_argument(
+            "--no-janus", action="store_true", help="Janus is run by systemd or a container."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        janus = None if options["no_janus"] else self.start_janus()
+        try:
+            sockets = [_tcp_socket(options["host"], options["port"])]
+            if options["uds"]:
+                sockets.append(_unix_socket(options["uds"]))
+            self.stdout.write(
+                self.style.SUCCESS(f"Haven is running: {settings.BASE_URL}/  (Ctrl-C stops it)")
+            )
+            sys.stdout.flush()
+            config = uvicorn.Config(
+                "haven.asgi:application", lifespan="off", log_level="warning", ws="websockets"
+            )
+            uvicorn.Server(config).run(sockets=sockets)
+        finally:
+            if janus is not None:
+                janus.stop()
+                self.stdout.write("Janus stopped.")
+
+    def start_janus(self) -> JanusProcess:
+        janus_settings = _janus_settings()
+        folder = write_janus_config(Path(settings.HAVEN_JANUS_RUN_DIR), janus_settings)
+        janus = JanusProcess(folder, janus_settings)
+        try:
+            janus.start()
+        except JanusStartError as error:
+            raise CommandError(
+                f"The Janus media server did not start.\n{error}\n"
+                "What to do: check that Debian's janus package is installed "
+                "(apt-get install janus) and that nothing else uses port "
+                f"{janus_settings.ws_port} or {janus_settings.admin_ws_port}."
+            ) from error
+        self.stdout.write(f"Janus is running (pid {janus.pid}), config in {folder}.")
+        return janus
+
+
+def _janus_settings() -> JanusSettings:
+    url = urlsplit(settings.HAVEN_JANUS_URL)
+    if url.hostname not in {"127.0.0.1", "localhost"} or url.port is None:
+        raise CommandError(
+            "HAVEN_JANUS_URL must be ws://127.0.0.1:PORT when Haven starts Janus itself."
+        )
+    for name in ("HAVEN_JANUS_API_SECRET", "HAVEN_JANUS_ADMIN_SECRET", "HAVEN_JANUS_ADMIN_KEY"):
+        if not getattr(settings, name):
+            raise CommandError(f"{name} must be set (make run sets it for you).")
+    return JanusSettings(
+        ws_port=url.port,
+        api_secret=settings.HAVEN_JANUS_API_SECRET,
+        admin_secret=settings.HAVEN_JANUS_ADMIN_SECRET,
+        admin_ws_port=settings.HAVEN_JANUS_ADMIN_PORT,
+        admin_key=settings.HAVEN_JANUS_ADMIN_KEY,
+        ice_interface=settings.HAVEN_JANUS_ICE_INTERFACE,
+    )
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        raise CommandError(f"Cannot listen on {host}:{port}: {error.strerror}.") from error
+    sock.set_inheritable(True)
+    return sock
+
+
+def _unix_socket(path: Path) -> socket.socket:
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    path.chmod(0o600)
+    return sock

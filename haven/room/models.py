@@ -1,0 +1,56 @@
+from django.db import models
+
+
+class Participant(models.Model):
+    """One person's presence in a meeting through one connection.
+
+    The host is a staff User; everyone else comes through an Invitation. Their state
+    decides what reaches them: nothing of the meeting while waiting (rule S2).
+    """
+
+    class State(models.TextChoices):
+        CONNECTED = "connected", "Connected, not yet joined"
+        WAITING = "waiting", "In the waiting room"
+        ADMITTED = "admitted", "In the meeting"
+        LEFT = "left", "Left"
+
+    public_id = models.CharField(max_length=40, unique=True)
+    meeting = models.ForeignKey(
+        "meetings.Meeting", on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    invitation = models.ForeignKey(
+        "invitations.Invitation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="participants",
+    )
+    name = models.CharField(max_length=150)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.CONNECTED)
+    channel_name = models.CharField(max_length=200)
+    feed_id = models.BigIntegerField(null=True, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    admitted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) ^ models.Q(invitation__isnull=False),
+                name="participant_is_host_xor_invitee",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def is_host(self) -> bool:
+        return self.user_id is not None

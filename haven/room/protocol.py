@@ -1,0 +1,287 @@
+"""The browser<->server protocol, version 1 (docs/protocol.md), as schemas.
+
+Every client message is validated against these models, which forbid unknown fields.
+The server builds every message it sends from the server models, so tests can check
+what it emits against the same schemas.
+"""
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+MAX_SDP = 20_000
+MAX_FRAME = 64_000
+
+RequestId = Annotated[int, Field(ge=0, le=2**31)] | Annotated[str, Field(max_length=64)]
+PublicId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^p_[0-9a-f]+$")]
+FeedId = Annotated[int, Field(ge=1, le=2**53)]
+
+
+class ProtocolError(Exception):
+    """A message the server will not act on, with the stable code sent back."""
+
+    def __init__(self, code: str, message: str, request_id: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OfferJsep(_Strict):
+    type: Literal["offer"]
+    sdp: str = Field(min_length=10, max_length=MAX_SDP)
+
+
+class AnswerJsep(_Strict):
+    type: Literal["answer"]
+    sdp: str = Field(min_length=10, max_length=MAX_SDP)
+
+
+class Candidate(_Strict):
+    candidate: str = Field(max_length=500)
+    sdpMid: str | None = Field(default=None, max_length=32)  # noqa: N815 (WebRTC's name)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=16)  # noqa: N815
+    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
+
+
+class _ClientMessage(_Strict):
+    id: RequestId | None = None
+
+
+class Hello(_ClientMessage):
+    type: Literal["hello"]
+    protocol: int
+
+
+class Join(_ClientMessage):
+    type: Literal["join"]
+    private_place_confirmed: bool
+
+
+class Admit(_ClientMessage):
+    type: Literal["admit"]
+    participant: PublicId
+
+
+class Publish(_ClientMessage):
+    type: Literal["publish"]
+    jsep: OfferJsep
+
+
+class Subscribe(_ClientMessage):
+    type: Literal["subscribe"]
+    feed: FeedId
+
+
+class SubscribeAnswer(_ClientMessage):
+    type: Literal["subscribe_answer"]
+    feed: FeedId
+    jsep: AnswerJsep
+
+
+class Trickle(_ClientMessage):
+    type: Literal["trickle"]
+    feed: FeedId | None
+    candidate: Candidate | None
+
+
+class Leave(_ClientMessage):
+    type: Literal["leave"]
+
+
+class EndMeeting(_ClientMessage):
+    type: Literal["end_meeting"]
+
+
+ClientMessage = Annotated[
+    Hello | Join | Admit | Publish | Subscribe | SubscribeAnswer | Trickle | Leave | EndMeeting,
+    Field(discriminator="type"),
+]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = frozenset(
+    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (Hello, Join, Admit, Publish, Subscribe, SubscribeAnswer, Trickle, Leave, EndMeeting)
+)
+
+
+def parse_client_message(text: str | None) -> ClientMessage:
+    """Turn one frame into a validated message, or raise ProtocolError with a stable code."""
+    if text is None or len(text) > MAX_FRAME:
+        raise ProtocolError("bad_json", "Send one JSON object per text frame.")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise ProtocolError("bad_json", "That was not valid JSON.") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError("bad_json", "Send one JSON object per text frame.")
+    request_id = raw.get("id") if isinstance(raw.get("id"), int | str) else None
+    if raw.get("type") not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", "No message has that type.", request_id)
+    try:
+        return _client_adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise ProtocolError("bad_message", _describe(exc), request_id) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+    return f"{where}: {first['msg']}"
+
+
+# Server to client
+
+
+class Person(_Strict):
+    participant: str
+    name: str
+    role: str
+    is_host: bool
+
+
+class Feed(_Strict):
+    feed: int
+    participant: str
+
+
+class HostIdentity(_Strict):
+    name: str
+    job_title: str
+    staff_page: str
+
+
+class MeetingInfo(_Strict):
+    title: str
+    starts_at: str
+    state: str
+    recorded: Literal[False] = False
+    host: HostIdentity
+
+
+class You(_Strict):
+    participant: str | None = None
+    name: str
+    role: str
+    is_host: bool
+
+
+class _ServerMessage(_Strict):
+    re: RequestId | None = None
+
+
+class Welcome(_ServerMessage):
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    you: You
+    meeting: MeetingInfo
+
+
+class Joined(_ServerMessage):
+    type: Literal["joined"] = "joined"
+    roster: list[Person]
+    feeds: list[Feed]
+    waiting: list[Person]
+
+
+class WaitingMeeting(_Strict):
+    title: str
+    starts_at: str
+
+
+class Waiting(_ServerMessage):
+    type: Literal["waiting"] = "waiting"
+    meeting: WaitingMeeting
+    message: str
+
+
+class WaitingList(_ServerMessage):
+    type: Literal["waiting_list"] = "waiting_list"
+    waiting: list[Person]
+
+
+class Admitted(_ServerMessage):
+    type: Literal["admitted"] = "admitted"
+    roster: list[Person]
+    feeds: list[Feed]
+
+
+class Roster(_ServerMessage):
+    type: Literal["roster"] = "roster"
+    roster: list[Person]
+
+
+class Published(_ServerMessage):
+    type: Literal["published"] = "published"
+    feed: int
+    jsep: AnswerJsep
+
+
+class FeedAdded(_ServerMessage):
+    type: Literal["feed_added"] = "feed_added"
+    feed: Feed
+
+
+class FeedRemoved(_ServerMessage):
+    type: Literal["feed_removed"] = "feed_removed"
+    feed: int
+
+
+class SubscribeOffer(_ServerMessage):
+    type: Literal["subscribe_offer"] = "subscribe_offer"
+    feed: int
+    jsep: OfferJsep
+
+
+class Subscribed(_ServerMessage):
+    type: Literal["subscribed"] = "subscribed"
+    feed: int
+
+
+class Left(_ServerMessage):
+    type: Literal["left"] = "left"
+
+
+class MeetingEnded(_ServerMessage):
+    type: Literal["meeting_ended"] = "meeting_ended"
+
+
+class Error(_ServerMessage):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+ServerMessage = Annotated[
+    Welcome
+    | Joined
+    | Waiting
+    | WaitingList
+    | Admitted
+    | Roster
+    | Published
+    | FeedAdded
+    | FeedRemoved
+    | SubscribeOffer
+    | Subscribed
+    | Left
+    | MeetingEnded
+    | Error,
+    Field(discriminator="type"),
+]
+server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+# Messages that carry something of the meeting itself: never sent to the waiting room (S2).
+MEETING_CONTENT = frozenset(
+    {"joined", "admitted", "roster", "feed_added", "feed_removed", "published", "subscribe_offer"}
+)
+
+
+def encode(message: BaseModel) -> str:
+    """Serialise a server message, leaving out a `re` that answers nothing."""
+    return message.model_dump_json(exclude_none=True)

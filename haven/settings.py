@@ -1,0 +1,176 @@
+"""Django settings for Haven, all read from the environment (see docs/deployment.md)."""
+
+from pathlib import Path
+
+from haven.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("HAVEN_SECRET_KEY")
+DEBUG = env_bool("HAVEN_DEBUG", False)
+ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+# Links in emails are built from this, never from the request's Host header.
+BASE_URL = env_str("HAVEN_BASE_URL", "http://localhost:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+INSTALLED_APPS = [
+    "haven.accounts",
+    "haven.policy",
+    "haven.audit",
+    "haven.meetings",
+    "haven.invitations",
+    "haven.room",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "haven.urls"
+ASGI_APPLICATION = "haven.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "haven" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "haven.policy.context.policy_in_force",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("HAVEN_SQLITE_PATH", str(DATA_DIR / "haven.sqlite3")),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "meetings:list"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("HAVEN_TIME_ZONE", "Europe/London")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Without collectstatic (make run, tests) WhiteNoise serves straight from the app folders.
+WHITENOISE_USE_FINDERS = env_bool("HAVEN_STATIC_FROM_SOURCE", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Strict Content-Security-Policy: no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self)"
+
+if BASE_URL.startswith("https://"):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("HAVEN_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("HAVEN_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("HAVEN_HSTS_PRELOAD", False)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Email: SMTP in production; in the embedded default, the console and a local outbox
+# folder so a person trying Haven can open the links.
+EMAIL_BACKEND = env_str("HAVEN_EMAIL_BACKEND", "haven.mail.backends.OutboxBackend")
+HAVEN_OUTBOX_DIR = Path(env_str("HAVEN_OUTBOX_DIR", str(DATA_DIR / "outbox")))
+EMAIL_HOST = env_str("HAVEN_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("HAVEN_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("HAVEN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("HAVEN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("HAVEN_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("HAVEN_FROM_EMAIL", "Haven <haven@localhost>")
+
+# The Janus media server that this Haven owns (API on loopback only).
+HAVEN_JANUS_URL = env_str("HAVEN_JANUS_URL", "ws://127.0.0.1:8188/janus")
+HAVEN_JANUS_API_SECRET = env_str("HAVEN_JANUS_API_SECRET", "")
+HAVEN_JANUS_ADMIN_KEY = env_str("HAVEN_JANUS_ADMIN_KEY", "")
+# Used only when Haven starts Janus itself (manage.py serve): its admin API, loopback only.
+HAVEN_JANUS_ADMIN_SECRET = env_str("HAVEN_JANUS_ADMIN_SECRET", "")
+HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
+HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
+HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
+
+# Wrong passcodes: after this many for one link, further tries wait this long.
+HAVEN_PASSCODE_MAX_FAILURES = 5
+HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.stack import Stack, live_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One live Haven + Janus + SMTP server for the whole run, in its own namespace."""
+    folder: Path = tmp_path_factory.mktemp("stack")
+    with live_stack(folder) as running:
+        yield running

@@ -1,0 +1,58 @@
+"""Unit tests of the policy functions: every decision, allowed and refused."""
+
+import pytest
+
+from haven.policy import rules
+from haven.policy.rules import MeetingState, Presence, Role
+
+
+def test_S9_nobody_joins_without_confirming_a_private_place():
+    for role in Role:
+        decision = rules.may_join(role, Presence.CONNECTED, MeetingState.LIVE, confirmed=False)
+        assert not decision
+        assert decision.code == "confirmation_required"
+        assert rules.may_join(role, Presence.CONNECTED, MeetingState.LIVE, confirmed=True)
+
+
+def test_S2_attendees_enter_the_waiting_room_and_the_host_goes_straight_in():
+    assert rules.entry_presence(Role.ATTENDEE) is Presence.WAITING
+    assert rules.entry_presence(Role.HOST) is Presence.ADMITTED
+
+
+def test_S2_only_the_host_in_the_meeting_can_admit():
+    assert rules.may_admit(Role.HOST, Presence.ADMITTED, MeetingState.LIVE)
+    for presence in Presence:
+        refused = rules.may_admit(Role.ATTENDEE, presence, MeetingState.LIVE)
+        assert not refused and refused.code == "not_allowed"
+    assert rules.may_admit(Role.HOST, Presence.CONNECTED, MeetingState.LIVE).code == "not_joined"
+    assert rules.may_admit(Role.HOST, Presence.ADMITTED, MeetingState.ENDED).code == "meeting_ended"
+
+
+def test_S2_nobody_in_the_waiting_room_sends_or_receives_media():
+    for presence in (Presence.CONNECTED, Presence.WAITING, Presence.LEFT):
+        assert not rules.may_use_media(presence, MeetingState.LIVE)
+        assert not rules.may_receive_meeting_events(presence)
+    assert rules.may_use_media(Presence.ADMITTED, MeetingState.LIVE)
+    assert rules.may_receive_meeting_events(Presence.ADMITTED)
+    assert not rules.may_use_media(Presence.ADMITTED, MeetingState.ENDED)
+
+
+def test_only_the_host_ends_the_meeting():
+    assert rules.may_end_meeting(Role.HOST, MeetingState.LIVE)
+    assert rules.may_end_meeting(Role.ATTENDEE, MeetingState.LIVE).code == "not_allowed"
+    assert rules.may_end_meeting(Role.HOST, MeetingState.ENDED).code == "meeting_ended"
+
+
+@pytest.mark.parametrize(("audio", "video", "allowed"), [(0, 0, True), (1, 1, True), (1, 2, False), (2, 1, False)])
+def test_V2_an_attendee_may_send_one_camera_and_no_screen(audio, video, allowed):
+    assert bool(rules.may_publish_streams(Role.ATTENDEE, audio, video)) is allowed
+
+
+def test_V2_the_host_may_send_a_camera_and_a_screen():
+    assert rules.may_publish_streams(Role.HOST, 1, 2)
+    assert not rules.may_publish_streams(Role.HOST, 1, 3)
+
+
+def test_rejoining_after_joining_is_refused():
+    decision = rules.may_join(Role.ATTENDEE, Presence.WAITING, MeetingState.LIVE, confirmed=True)
+    assert decision.code == "already_joined"
