@@ -89,3 +89,15 @@ def _wrong_passcode(invitation: Invitation, actor: Actor, now: dt.datetime) -> P
         locked_until=locked_until.isoformat() if locked_until else None,
     )
     return PasscodeResult(False, locked_until)
+
+
+@transaction.atomic
+def do_revoke(host: User, invitation: Invitation) -> None:
+    """Cancel a personal link at once (rule S1). It cannot be used again."""
+    if invitation.meeting.host_id != host.pk:
+        raise InvitationError("Only the meeting's host can cancel its invitations.")
+    if invitation.revoked_at is not None:
+        return
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record("invitation.revoked", Actor.staff(host), meeting=invitation.meeting, invitation=invitation)

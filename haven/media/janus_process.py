@@ -167,7 +167,12 @@ class JanusProcess:
         finally:
             if helper.poll() is None:
                 helper.kill()
-            out, err = helper.communicate()
+                helper.wait()
+        assert helper.stdout is not None and helper.stderr is not None
+        # The helper prints one line of JSON or one word, far below a pipe's buffer.
+        out, err = helper.stdout.read(), helper.stderr.read()
+        helper.stdout.close()
+        helper.stderr.close()
         if helper.returncode != 0:
             self._not_ready(timeout, err.decode(errors="replace").strip()[-200:] or "no answer")
         self.server_info = json.loads(out)

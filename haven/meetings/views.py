@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from haven.invitations.actions import InvitationError, do_invite
+from haven.invitations.actions import InvitationError, do_invite, do_revoke
 from haven.meetings.access import access_meeting
 from haven.meetings.actions import do_create_meeting
 from haven.meetings.forms import InviteForm, MeetingForm
@@ -46,3 +46,16 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
             return redirect("meetings:detail", meeting_id=meeting.public_id)
     context = {"meeting": meeting, "form": form, "invitations": meeting.invitations.all()}
     return render(request, "meetings/detail.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def revoke_invitation(request: HttpRequest, meeting_id: str, invitation_id: int) -> HttpResponse:
+    """Cancel one person's link at once."""
+    meeting = access_meeting(request.user, meeting_id)  # type: ignore[arg-type]
+    invitation = meeting.invitations.filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404
+    do_revoke(request.user, invitation)  # type: ignore[arg-type]
+    messages.success(request, f"{invitation.name}'s link is cancelled. It no longer works.")
+    return redirect("meetings:detail", meeting_id=meeting.public_id)
