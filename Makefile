@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 	scripts/install-debian-packages $(DEBIAN_RUN)
 	scripts/run-dev
 
-test: $(VENV)/.installed
+test: check
 	scripts/install-debian-packages $(DEBIAN_TEST)
 	$(PY) -m pytest
 

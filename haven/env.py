@@ -19,7 +19,9 @@ def env_str(name: str, default: str | None = None) -> str:
         try:
             return Path(file_path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}")
+            raise ConfigError(
+                f"{name}_FILE points to {file_path!r}, which cannot be read: {exc.strerror}"
+            ) from exc
     value = os.environ.get(name)
     if value is not None and value != "":
         return value

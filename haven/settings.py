@@ -1,5 +1,6 @@
 """Django settings for Haven, all read from the environment (see docs/deployment.md)."""
 
+import warnings
 from pathlib import Path
 
 from haven.env import env_bool, env_int, env_list, env_str
@@ -106,6 +107,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 # Without collectstatic (make run, tests) WhiteNoise serves straight from the app folders.
 WHITENOISE_USE_FINDERS = env_bool("HAVEN_STATIC_FROM_SOURCE", True)
+if WHITENOISE_USE_FINDERS:
+    # No collected static folder is expected then; WhiteNoise would warn about it.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -52,8 +52,11 @@ def test_S1_a_cancelled_link_stops_working_at_once(stack):
     detail = host.get(f"/meetings/{meeting_id}/").text
     cancel = re.search(r'action="(/meetings/[^"]+/cancel/)"', detail)
     assert cancel
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', detail).group(1)
-    assert host.post(cancel.group(1), data={"csrfmiddlewaretoken": token}).status_code == 302
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', detail)
+    assert token
+    assert (
+        host.post(cancel.group(1), data={"csrfmiddlewaretoken": token.group(1)}).status_code == 302
+    )
     path = invited.link.split(str(stack.port), 1)[1]
     page = stack.http().get(path)
     assert page.status_code == 404 and "This link has been cancelled" in page.text

@@ -43,7 +43,9 @@ def test_only_the_host_ends_the_meeting():
     assert rules.may_end_meeting(Role.HOST, MeetingState.ENDED).code == "meeting_ended"
 
 
-@pytest.mark.parametrize(("audio", "video", "allowed"), [(0, 0, True), (1, 1, True), (1, 2, False), (2, 1, False)])
+@pytest.mark.parametrize(
+    ("audio", "video", "allowed"), [(0, 0, True), (1, 1, True), (1, 2, False), (2, 1, False)]
+)
 def test_V2_an_attendee_may_send_one_camera_and_no_screen(audio, video, allowed):
     assert bool(rules.may_publish_streams(Role.ATTENDEE, audio, video)) is allowed
 

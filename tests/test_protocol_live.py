@@ -37,7 +37,10 @@ def test_an_unsupported_version_is_refused_and_closed(stack, meeting):
 
 def test_bad_messages_get_stable_codes_and_the_connection_survives(stack, meeting):
     socket = Socket(stack, meeting["attendee"], meeting["id"])
-    assert socket.request({"type": "join", "private_place_confirmed": True})["code"] == "hello_required"
+    assert (
+        socket.request({"type": "join", "private_place_confirmed": True})["code"]
+        == "hello_required"
+    )
     flows.greet(socket)
     assert socket.request("{not json")["code"] == "bad_json"
     assert socket.request({"type": "make_me_host", "id": 5}) == {
@@ -46,8 +49,14 @@ def test_bad_messages_get_stable_codes_and_the_connection_survives(stack, meetin
         "code": "unknown_type",
         "message": "No message has that type.",
     }
-    assert socket.request({"type": "join", "private_place_confirmed": True, "as": "host"})["code"] == "bad_message"
-    assert socket.request({"type": "join", "private_place_confirmed": False})["code"] == "confirmation_required"
+    assert (
+        socket.request({"type": "join", "private_place_confirmed": True, "as": "host"})["code"]
+        == "bad_message"
+    )
+    assert (
+        socket.request({"type": "join", "private_place_confirmed": False})["code"]
+        == "confirmation_required"
+    )
     assert socket.request({"type": "join", "private_place_confirmed": True})["type"] == "waiting"
 
 
@@ -91,7 +100,10 @@ def test_S2_an_attendee_sending_the_hosts_messages_is_refused_and_audited(stack,
     for message in (
         {"type": "admit", "participant": me},
         {"type": "end_meeting"},
-        {"type": "publish", "jsep": {"type": "offer", "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"}},
+        {
+            "type": "publish",
+            "jsep": {"type": "offer", "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"},
+        },
         {"type": "subscribe", "feed": 1},
     ):
         reply = attendee.request(message)

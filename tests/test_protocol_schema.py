@@ -1,10 +1,14 @@
 """The protocol's schemas: strict, unknown fields refused, stable error codes."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from haven.room import protocol as p
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse(message):
@@ -17,26 +21,25 @@ def error_code(text):
     return caught.value.code
 
 
-def test_every_documented_client_message_parses():
-    sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
-    examples = [
-        {"type": "hello", "protocol": 1},
-        {"type": "join", "private_place_confirmed": True},
-        {"type": "admit", "participant": "p_3f9c1a2b"},
-        {"type": "publish", "id": 7, "jsep": {"type": "offer", "sdp": sdp}},
-        {"type": "subscribe", "id": 8, "feed": 4512876},
-        {"type": "subscribe_answer", "feed": 4512876, "jsep": {"type": "answer", "sdp": sdp}},
-        {"type": "trickle", "feed": None, "candidate": {"candidate": "c", "sdpMid": "0", "sdpMLineIndex": 0}},
-        {"type": "trickle", "feed": 5, "candidate": None},
-        {"type": "leave"},
-        {"type": "end_meeting"},
-    ]
+def client_examples():
+    """Every JSON example in the client-to-server part of docs/protocol.md."""
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    section = text.split("## Client to server")[1].split("## Server to client")[0]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.S)]
+
+
+def test_every_client_example_in_the_protocol_doc_parses():
+    examples = client_examples()
+    assert {example["type"] for example in examples} == set(p.CLIENT_TYPES)
     for example in examples:
         assert parse(example).type == example["type"]
 
 
 def test_S5_a_recipient_field_is_refused_as_unknown():
-    assert error_code(json.dumps({"type": "admit", "participant": "p_1", "to": "p_2"})) == "bad_message"
+    assert (
+        error_code(json.dumps({"type": "admit", "participant": "p_1", "to": "p_2"}))
+        == "bad_message"
+    )
 
 
 def test_bad_frames_get_stable_codes():
@@ -45,7 +48,12 @@ def test_bad_frames_get_stable_codes():
     assert error_code(json.dumps({"type": "record"})) == "unknown_type"
     assert error_code(json.dumps({"type": "hello"})) == "bad_message"
     assert error_code(json.dumps({"type": "hello", "protocol": "1"})) == "bad_message"
-    assert error_code(json.dumps({"type": "publish", "jsep": {"type": "answer", "sdp": "v=0 xxxxxxxx"}})) == "bad_message"
+    assert (
+        error_code(
+            json.dumps({"type": "publish", "jsep": {"type": "answer", "sdp": "v=0 xxxxxxxx"}})
+        )
+        == "bad_message"
+    )
     assert error_code("x" * (p.MAX_FRAME + 1)) == "bad_json"
 
 

@@ -100,4 +100,6 @@ def do_revoke(host: User, invitation: Invitation) -> None:
         return
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    record("invitation.revoked", Actor.staff(host), meeting=invitation.meeting, invitation=invitation)
+    record(
+        "invitation.revoked", Actor.staff(host), meeting=invitation.meeting, invitation=invitation
+    )

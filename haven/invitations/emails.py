@@ -32,4 +32,6 @@ def _send(invitation: Invitation, kind: str, subject: str, context: dict[str, ob
     message.attach_alternative(html, "text/html")
     message.send()
     # The audit row says what was sent, to whom and when; never the passcode itself.
-    record("email.sent", Actor.system(), meeting=invitation.meeting, invitation=invitation, kind=kind)
+    record(
+        "email.sent", Actor.system(), meeting=invitation.meeting, invitation=invitation, kind=kind
+    )

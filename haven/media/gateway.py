@@ -79,7 +79,8 @@ class MediaEvent:
 
     ``target`` is None for the participant's own (publishing) connection, or the feed id
     of a subscription. ``kind`` is one of: connected, disconnected, media, slowlink,
-    feeds_added, feed_removed, kicked, gone (the connection no longer exists), other.
+    feeds_added, feed_removed (may come more than once for one feed), kicked,
+    room_closed, gone (the connection no longer exists), other.
     """
 
     kind: str
@@ -486,4 +487,6 @@ def _translate_room_event(data: dict[str, Any], target: int | None) -> MediaEven
             return MediaEvent("feed_removed", target, {"feed_id": data[key]})
     if "kicked" in data:
         return MediaEvent("kicked", target, {"feed_id": data.get("kicked")})
+    if data.get("videoroom") == "destroyed":
+        return MediaEvent("room_closed", target)
     return MediaEvent("other", target, {"videoroom": data.get("videoroom")})

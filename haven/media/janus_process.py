@@ -47,8 +47,14 @@ def find_janus() -> Path:
     return Path(found)
 
 
-def probe_janus(url: str, api_secret: str, timeout: float = 2.0) -> dict[str, Any]:
-    """One ``info`` round-trip on the Janus API websocket; returns the server_info."""
+def probe_janus(
+    url: str, api_secret: str, server_name: str | None = None, timeout: float = 2.0
+) -> dict[str, Any]:
+    """One ``info`` round-trip on the Janus API websocket; returns the server_info.
+
+    With ``server_name``, an answer from a Janus of another name (e.g. an older one still
+    holding the port) counts as no answer.
+    """
     transaction = secrets.token_hex(8)
     with connect(
         url,
@@ -64,6 +70,8 @@ def probe_janus(url: str, api_secret: str, timeout: float = 2.0) -> dict[str, An
     if not isinstance(reply, dict) or reply.get("janus") != "server_info":
         kind = reply.get("janus") if isinstance(reply, dict) else type(reply).__name__
         raise JanusStartError(f"unexpected answer to info: {kind}")
+    if server_name is not None and reply.get("server-name") != server_name:
+        raise JanusStartError("another Janus answers on this port")
     return reply
 
 
@@ -87,6 +95,7 @@ class JanusProcess:
         self.prefix = list(prefix)
         self.log_file = log_file or folder / "janus.log"
         self.server_info: dict[str, Any] = {}
+        self.server_name = "haven"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -104,7 +113,13 @@ class JanusProcess:
         """Start Janus and wait until its API answers ``info``; raises JanusStartError."""
         if self.running:
             raise JanusStartError("Janus is already running")
-        command = [*self.prefix, *janus_command(self.folder, find_janus())]
+        # A name for this start only: the probe then knows it hears this very process.
+        self.server_name = f"haven-{secrets.token_hex(6)}"
+        command = [
+            *self.prefix,
+            *janus_command(self.folder, find_janus()),
+            f"--server-name={self.server_name}",
+        ]
         self._log = open(self.log_file, "ab")  # noqa: SIM115 - kept open while Janus runs
         self._log.write(f"--- haven: starting {' '.join(command)}\n".encode())
         self._log.flush()
@@ -132,7 +147,9 @@ class JanusProcess:
         while time.monotonic() < deadline:
             self._raise_if_exited()
             try:
-                self.server_info = probe_janus(self.settings.api_url, self.settings.api_secret)
+                self.server_info = probe_janus(
+                    self.settings.api_url, self.settings.api_secret, self.server_name
+                )
                 return
             except (OSError, TimeoutError, WebSocketException, JanusStartError) as exc:
                 last_problem = type(exc).__name__
@@ -150,6 +167,7 @@ class JanusProcess:
                 __name__,
                 "--probe",
                 self.settings.api_url,
+                self.server_name,
                 str(timeout),
             ],
             stdin=subprocess.PIPE,
@@ -257,14 +275,14 @@ def _env_with_haven_on_path() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
-def _probe_until_ready(url: str, timeout: float) -> int:
+def _probe_until_ready(url: str, server_name: str, timeout: float) -> int:
     """Helper-process side of the readiness probe: the api secret comes on stdin."""
     api_secret = sys.stdin.readline().strip()
     deadline = time.monotonic() + timeout
     problem = "no answer yet"
     while time.monotonic() < deadline:
         try:
-            print(json.dumps(probe_janus(url, api_secret)))
+            print(json.dumps(probe_janus(url, api_secret, server_name)))
             return 0
         except (OSError, TimeoutError, WebSocketException, JanusStartError) as exc:
             problem = type(exc).__name__
@@ -274,6 +292,6 @@ def _probe_until_ready(url: str, timeout: float) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--probe":
-        sys.exit(_probe_until_ready(sys.argv[2], float(sys.argv[3])))
-    sys.exit("usage: python -m haven.media.janus_process --probe URL TIMEOUT")
+    if len(sys.argv) == 5 and sys.argv[1] == "--probe":
+        sys.exit(_probe_until_ready(sys.argv[2], sys.argv[3], float(sys.argv[4])))
+    sys.exit("usage: python -m haven.media.janus_process --probe URL SERVER_NAME TIMEOUT")

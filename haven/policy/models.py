@@ -46,7 +46,9 @@ class PolicyVersion(models.Model):
 class MeetingType(models.Model):
     """A kind of meeting named in the policy, with its defaults (rule P3)."""
 
-    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="meeting_types")
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="meeting_types"
+    )
     key = models.SlugField()
     name = models.CharField(max_length=100)
     max_attendees = models.PositiveIntegerField()

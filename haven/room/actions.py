@@ -55,9 +55,7 @@ def roster(meeting: Meeting) -> list[p.Person]:
 
 
 def feeds(meeting: Meeting) -> list[p.Feed]:
-    admitted = meeting.participants.filter(
-        state=Participant.State.ADMITTED, feed_id__isnull=False
-    )
+    admitted = meeting.participants.filter(state=Participant.State.ADMITTED, feed_id__isnull=False)
     return [p.Feed(feed=each.feed_id, participant=each.public_id) for each in admitted]  # type: ignore[arg-type]
 
 

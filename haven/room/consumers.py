@@ -82,7 +82,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         except MEDIA_FAILURES as error:
             logger.warning("Media request failed: %s", type(error).__name__)
             await self.send_error(
-                "media_unavailable", "The media server did not answer. Please try again.", request_id
+                "media_unavailable",
+                "The media server did not answer. Please try again.",
+                request_id,
             )
 
     async def dispatch_message(self, message: BaseModel) -> None:
@@ -119,7 +121,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         else:
             meeting = self.identity.meeting
             waiting = p.Waiting(
-                meeting=p.WaitingMeeting(title=meeting.title, starts_at=meeting.starts_at.isoformat()),
+                meeting=p.WaitingMeeting(
+                    title=meeting.title, starts_at=meeting.starts_at.isoformat()
+                ),
                 message="The host will let you in.",
             )
             await self.send_message(waiting, message.id)
@@ -209,7 +213,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         """The guard for every media message: admitted, and the meeting not over."""
         participant = await self.require_participant()
         state, meeting_state = await database_sync_to_async(_states)(participant.pk)
-        await self.check(rules.may_use_media(rules.Presence(state), rules.MeetingState(meeting_state)))
+        await self.check(
+            rules.may_use_media(rules.Presence(state), rules.MeetingState(meeting_state))
+        )
         return participant
 
     async def check(self, decision: Decision) -> None:

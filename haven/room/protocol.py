@@ -45,9 +45,9 @@ class AnswerJsep(_Strict):
 
 class Candidate(_Strict):
     candidate: str = Field(max_length=500)
-    sdpMid: str | None = Field(default=None, max_length=32)  # noqa: N815 (WebRTC's name)
-    sdpMLineIndex: int | None = Field(default=None, ge=0, le=16)  # noqa: N815
-    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
+    sdpMid: str | None = Field(default=None, max_length=32)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=16)
+    usernameFragment: str | None = Field(default=None, max_length=256)
 
 
 class _ClientMessage(_Strict):
@@ -106,7 +106,17 @@ ClientMessage = Annotated[
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (Hello, Join, Admit, Publish, Subscribe, SubscribeAnswer, Trickle, Leave, EndMeeting)
+    for model in (
+        Hello,
+        Join,
+        Admit,
+        Publish,
+        Subscribe,
+        SubscribeAnswer,
+        Trickle,
+        Leave,
+        EndMeeting,
+    )
 )
 
 

@@ -131,7 +131,7 @@ class Socket:
                 return message
             assert message["type"] != "error" or kind == "error", message
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+    def request(self, message: dict[str, Any] | str) -> dict[str, Any]:
         self.send(message)
         return self.receive()
 

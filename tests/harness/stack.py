@@ -128,8 +128,7 @@ class Stack:
             return []
         box = mailbox.Maildir(self.maildir, create=False)
         return [
-            email.message_from_bytes(bytes(message), policy=email.policy.default)  # type: ignore[misc]
-            for message in box
+            email.message_from_bytes(bytes(message), policy=email.policy.default) for message in box
         ]
 
 

@@ -6,35 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('meetings', '0001_initial'),
+        ("meetings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Set by staff; attendees cannot change it.', max_length=150)),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('professional', 'Professional'), ('parent_carer', 'Parent or carer'), ('young_person', 'Young person (16 or over)'), ('child', 'Child (under 16)')], max_length=20)),
-                ('link_token_sha256', models.CharField(max_length=64, unique=True)),
-                ('passcode_hash', models.CharField(max_length=200)),
-                ('passcode_failures', models.PositiveIntegerField(default=0)),
-                ('passcode_locked_until', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('invited_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='meetings.meeting')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Set by staff; attendees cannot change it.", max_length=150
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("professional", "Professional"),
+                            ("parent_carer", "Parent or carer"),
+                            ("young_person", "Young person (16 or over)"),
+                            ("child", "Child (under 16)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("link_token_sha256", models.CharField(max_length=64, unique=True)),
+                ("passcode_hash", models.CharField(max_length=200)),
+                ("passcode_failures", models.PositiveIntegerField(default=0)),
+                ("passcode_locked_until", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="meetings.meeting",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('meeting', 'email'), name='one_invitation_per_email_per_meeting')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("meeting", "email"), name="one_invitation_per_email_per_meeting"
+                    )
+                ],
             },
         ),
     ]

@@ -5,60 +5,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=20)),
-                ('review_date', models.DateField()),
-                ('review_date_label', models.CharField(max_length=40)),
-                ('contact_email', models.EmailField(max_length=254)),
-                ('staff_page_url', models.URLField()),
-                ('privacy_url', models.URLField()),
-                ('controller', models.CharField(max_length=200)),
-                ('processor', models.CharField(max_length=200)),
-                ('source_sha256', models.CharField(max_length=64)),
-                ('published_at', models.DateTimeField()),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policy_versions', to='policy.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=20)),
+                ("review_date", models.DateField()),
+                ("review_date_label", models.CharField(max_length=40)),
+                ("contact_email", models.EmailField(max_length=254)),
+                ("staff_page_url", models.URLField()),
+                ("privacy_url", models.URLField()),
+                ("controller", models.CharField(max_length=200)),
+                ("processor", models.CharField(max_length=200)),
+                ("source_sha256", models.CharField(max_length=64)),
+                ("published_at", models.DateTimeField()),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policy_versions",
+                        to="policy.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MeetingType',
+            name="MeetingType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField()),
-                ('name', models.CharField(max_length=100)),
-                ('max_attendees', models.PositiveIntegerField()),
-                ('attendees_start_muted', models.BooleanField()),
-                ('transcript_retention_days', models.PositiveIntegerField()),
-                ('house_rules', models.TextField()),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='meeting_types', to='policy.policyversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField()),
+                ("name", models.CharField(max_length=100)),
+                ("max_attendees", models.PositiveIntegerField()),
+                ("attendees_start_muted", models.BooleanField()),
+                ("transcript_retention_days", models.PositiveIntegerField()),
+                ("house_rules", models.TextField()),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="meeting_types",
+                        to="policy.policyversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='policyversion',
-            constraint=models.UniqueConstraint(fields=('organisation', 'version'), name='one_row_per_policy_version'),
+            model_name="policyversion",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "version"), name="one_row_per_policy_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingtype',
-            constraint=models.UniqueConstraint(fields=('policy', 'key'), name='one_meeting_type_per_key'),
+            model_name="meetingtype",
+            constraint=models.UniqueConstraint(
+                fields=("policy", "key"), name="one_meeting_type_per_key"
+            ),
         ),
     ]

@@ -6,36 +6,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('invitations', '0001_initial'),
-        ('meetings', '0001_initial'),
+        ("invitations", "0001_initial"),
+        ("meetings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=150)),
-                ('state', models.CharField(choices=[('connected', 'Connected, not yet joined'), ('waiting', 'In the waiting room'), ('admitted', 'In the meeting'), ('left', 'Left')], default='connected', max_length=20)),
-                ('channel_name', models.CharField(max_length=200)),
-                ('feed_id', models.BigIntegerField(blank=True, null=True)),
-                ('connected_at', models.DateTimeField(auto_now_add=True)),
-                ('admitted_at', models.DateTimeField(blank=True, null=True)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('admitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invitation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='invitations.invitation')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='meetings.meeting')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("connected", "Connected, not yet joined"),
+                            ("waiting", "In the waiting room"),
+                            ("admitted", "In the meeting"),
+                            ("left", "Left"),
+                        ],
+                        default="connected",
+                        max_length=20,
+                    ),
+                ),
+                ("channel_name", models.CharField(max_length=200)),
+                ("feed_id", models.BigIntegerField(blank=True, null=True)),
+                ("connected_at", models.DateTimeField(auto_now_add=True)),
+                ("admitted_at", models.DateTimeField(blank=True, null=True)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "admitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="invitations.invitation",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="meetings.meeting",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('user__isnull', False), ('invitation__isnull', False), _connector='XOR'), name='participant_is_host_xor_invitee')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("user__isnull", False), ("invitation__isnull", False), _connector="XOR"
+                        ),
+                        name="participant_is_host_xor_invitee",
+                    )
+                ],
             },
         ),
     ]

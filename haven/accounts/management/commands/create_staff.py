@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         organisation = Organisation.objects.filter(slug=options["organisation"]).first()
         if organisation is None:
-            raise CommandError(f"No organisation {options['organisation']!r}: load its policy first.")
+            raise CommandError(
+                f"No organisation {options['organisation']!r}: load its policy first."
+            )
         password = os.environ.get("HAVEN_NEW_STAFF_PASSWORD", "")
         email = options["email"].strip().lower()
         if User.objects.filter(email=email).exists():

@@ -34,9 +34,14 @@ class Command(BaseCommand):
             )
             sys.stdout.flush()
             config = uvicorn.Config(
-                "haven.asgi:application", lifespan="off", log_level="warning", ws="websockets"
+                "haven.asgi:application",
+                lifespan="off",
+                log_level="warning",
+                ws="websockets-sansio",
             )
             uvicorn.Server(config).run(sockets=sockets)
+        except KeyboardInterrupt:
+            self.stdout.write("Haven stopped.")
         finally:
             if janus is not None:
                 janus.stop()
