@@ -105,6 +105,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "haven" / "static"]
 # Without collectstatic (make run, tests) WhiteNoise serves straight from the app folders.
 WHITENOISE_USE_FINDERS = env_bool("HAVEN_STATIC_FROM_SOURCE", True)
 if WHITENOISE_USE_FINDERS:

@@ -78,11 +78,9 @@ Body = Callable[[Live], Awaitable[None]]
 
 @pytest.fixture
 def namespace() -> Iterator[Namespace]:
-    try:
-        with network_namespace("hvmedia") as made:
-            yield made
-    except PermissionError as exc:  # pragma: no cover - only when not root
-        pytest.fail(str(exc))
+    """A fresh namespace per test (fails with a clear NamespaceError when not root)."""
+    with network_namespace("hvmedia") as made:
+        yield made
 
 
 def run_live(namespace: Namespace, folder: Path, body: Body, **settings: Any) -> Live:
@@ -338,10 +336,12 @@ def test_join_needs_an_allowed_token_and_publish_answers_on_the_namespace_only(
     namespace: Namespace, tmp_path: Path
 ) -> None:
     sent: list[dict[str, Any]] = []
+    room_secrets: list[str] = []
 
     async def body(run: Live) -> None:
         gateway = await run.gateway()
         spy_on_requests(gateway.client, sent)
+        room_secrets.append(gateway._room_secret("m"))
         await gateway.ensure_room("m", max_publishers=2)
         with pytest.raises(MediaRefused) as refused:
             await gateway.open_participant("m", participant_id="p1", display="A", token="t1")
@@ -376,7 +376,8 @@ def test_join_needs_an_allowed_token_and_publish_answers_on_the_namespace_only(
         text = json.dumps(payload)
         assert '"record": true' not in text and '"mute": false' not in text
     log = run.process.log_file.read_text()
-    assert run.settings.admin_key not in log
+    assert run.settings.admin_key not in log and room_secrets[0] not in log
+    assert any(p.get("body", {}).get("secret") == room_secrets[0] for p in sent)
 
 
 def spy_on_requests(client: JanusClient, sent: list[dict[str, Any]]) -> None:
@@ -416,12 +417,11 @@ def test_keepalives_keep_sessions_past_the_session_timeout(
         async def on_event(message: dict[str, Any]) -> None:
             events.append(message)
 
+        started = time.monotonic()  # before the idle session's last request
         await idle_session.attach(opaque_id="haven-idle", on_event=on_event)
         # session_timeout is 3 s and Janus checks every 2 s: the idle session goes first.
-        started = time.monotonic()
         await wait_for(lambda: bool(events), 10, "the idle session to time out")
         assert time.monotonic() - started >= 3
-        await asyncio.sleep(1.5)  # and then some more keepalives
         assert kept_session.alive
         await kept_session.attach(opaque_id="haven-kept")
         assert not idle_session.alive

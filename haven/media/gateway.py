@@ -121,6 +121,7 @@ class MediaGateway:
         self._listeners: list[ResetListener] = []
         self._control: JanusHandle | None = None
         self._lock = asyncio.Lock()
+        self._control_lock = asyncio.Lock()
         if client.on_reset is None:
             client.on_reset = self.reset
 
@@ -152,10 +153,16 @@ class MediaGateway:
 
     async def _control_handle(self) -> JanusHandle:
         """A long-lived handle for room management requests."""
-        if self._control is None or not self._control.alive:
-            session = await self.client.create_session()
-            self._control = await session.attach(opaque_id="haven-control")
-        return self._control
+        # Locked: two callers must not each make a session (one would leak, kept alive).
+        async with self._control_lock:
+            if self._control is None or not self._control.alive:
+                session = await self.client.create_session()
+                try:
+                    self._control = await session.attach(opaque_id="haven-control")
+                except JanusClientError:
+                    await _quietly(session.destroy(timeout=TEARDOWN_TIMEOUT))
+                    raise
+            return self._control
 
     def _room(self, room_key: str) -> _Room:
         room = self._rooms.get(room_key)
@@ -275,7 +282,7 @@ class MediaGateway:
             session = await self.client.create_session()
         participant = ParticipantMedia(room.room_id, session, participant_id, token, on_event)
         try:
-            await participant.join(display)
+            await participant._join(display)
         except BaseException:
             await participant.close()
             raise
@@ -312,8 +319,9 @@ class ParticipantMedia:
         """Whether close() was called."""
         return self._closed
 
-    async def join(self, display: str) -> None:
-        """Join the room (not yet publishing); called by MediaGateway.open_participant."""
+    async def _join(self, display: str) -> None:
+        """Join the room as a (not yet publishing) publisher: from then on the token ACL
+        has been passed, and the private id lets this participant subscribe."""
         with _media_errors():
             self._publisher = await self._session.attach(
                 opaque_id=self._opaque_id, on_event=self._event_relay(None)
@@ -364,20 +372,23 @@ class ParticipantMedia:
             handle = await self._session.attach(
                 opaque_id=self._opaque_id, on_event=self._event_relay(feed_id)
             )
-            self._subscriptions[feed_id] = handle
-            _, jsep = await handle.message(
-                {
-                    "request": "join",
-                    "ptype": "subscriber",
-                    "room": self._room_id,
-                    "streams": [{"feed": feed_id}],
-                    "private_id": self._private_id,
-                    "token": self._token,
-                }
-            )
-        if jsep is None or jsep.get("type") != "offer":
+        self._subscriptions[feed_id] = handle
+        body = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": self._room_id,
+            "streams": [{"feed": feed_id}],
+            "private_id": self._private_id,  # the room requires it: only members subscribe
+            "token": self._token,
+        }
+        try:
+            with _media_errors():
+                _, jsep = await handle.message(body)
+            if jsep is None or jsep.get("type") != "offer":
+                raise MediaError("media server sent no SDP offer")
+        except MediaError:
             await self.stop_subscription(feed_id)
-            raise MediaError("media server sent no SDP offer")
+            raise
         return str(jsep["sdp"])
 
     def _subscription(self, feed_id: int) -> JanusHandle:

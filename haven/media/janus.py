@@ -71,8 +71,8 @@ def check_request_allowed(body: Mapping[str, Any]) -> None:
     """Refuse plugin requests that could record, forward or unmute media.
 
     Haven never records (S7), never forwards RTP anywhere, and never unmutes someone
-    else. This guard sits where every plugin message passes, so that a future code path
-    cannot do any of it by accident. Raises ForbiddenRequest.
+    else. ``JanusClient.send`` applies this guard to every plugin message, so that no
+    future code path can do any of it by accident. Raises ForbiddenRequest.
     """
     request = str(body.get("request", ""))
     if "record" in request or "rtp_forward" in request:
@@ -90,13 +90,13 @@ class _Pending:
     wait_past_ack: bool
 
 
-@dataclass
+@dataclass(eq=False)
 class JanusHandle:
     """A plugin handle inside a Janus session."""
 
-    session: JanusSession
+    session: JanusSession = field(repr=False)
     handle_id: int
-    on_event: EventCallback | None = None
+    on_event: EventCallback | None = field(default=None, repr=False)
     alive: bool = True
 
     @property
@@ -133,7 +133,6 @@ class JanusHandle:
         Works for asynchronous requests (ack, then an event) and synchronous ones (a
         success). Plugin errors raise JanusError with the plugin's error code.
         """
-        check_request_allowed(body)
         extra: dict[str, Any] = {"body": dict(body)}
         if jsep is not None:
             extra["jsep"] = dict(jsep)
@@ -162,13 +161,13 @@ class JanusHandle:
         await self.client.send(envelope, timeout=timeout)
 
 
-@dataclass
+@dataclass(eq=False)
 class JanusSession:
     """A Janus session; kept alive by the client's keepalive task."""
 
-    client: JanusClient
+    client: JanusClient = field(repr=False)
     session_id: int
-    handles: dict[int, JanusHandle] = field(default_factory=dict)
+    handles: dict[int, JanusHandle] = field(default_factory=dict, repr=False)
     alive: bool = True
 
     async def attach(
@@ -296,6 +295,8 @@ class JanusClient:
         self._closing = True
         self._started = False
         tasks = [*self._tasks, *([self._reconnecting] if self._reconnecting else [])]
+        # close() may be called from an event callback or on_reset: don't await ourselves.
+        tasks = [task for task in tasks if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         ws, self._ws = self._ws, None
@@ -329,6 +330,8 @@ class JanusClient:
         Raises JanusUnavailable when not connected or the connection drops, JanusTimeout
         when no answer comes in time, and JanusError for a Janus ``error`` answer.
         """
+        if payload.get("janus") == "message":
+            check_request_allowed(payload.get("body", {}))  # before anything else
         ws = self._ws
         if ws is None:
             raise JanusUnavailable("not connected to Janus")

@@ -116,7 +116,15 @@ class JanusSettings:
 
     @classmethod
     def with_random_secrets(
-        cls, *, ws_port: int, admin_ws_port: int, ice_interface: str | None, **extra: object
+        cls,
+        *,
+        ws_port: int,
+        admin_ws_port: int,
+        ice_interface: str | None,
+        rtp_port_range: str = "20000-40000",
+        log_path: Path | None = None,
+        session_timeout: int = 60,
+        debug_level: int = 4,
     ) -> JanusSettings:
         """Settings with fresh random api_secret, admin_secret and admin_key."""
         return cls(
@@ -126,7 +134,10 @@ class JanusSettings:
             admin_ws_port=admin_ws_port,
             admin_key=secrets.token_urlsafe(24),
             ice_interface=ice_interface,
-            **extra,  # type: ignore[arg-type]
+            rtp_port_range=rtp_port_range,
+            log_path=log_path,
+            session_timeout=session_timeout,
+            debug_level=debug_level,
         )
 
     @property

@@ -23,6 +23,7 @@ from typing import IO, Any, NoReturn
 
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from haven.media.janus_config import JANUS_BINARY, JanusSettings, janus_command
 
@@ -58,7 +59,7 @@ def probe_janus(
     transaction = secrets.token_hex(8)
     with connect(
         url,
-        subprotocols=["janus-protocol"],  # type: ignore[list-item]
+        subprotocols=[Subprotocol("janus-protocol")],
         open_timeout=timeout,
         close_timeout=1,
         compression=None,

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import BaseModel
 
-from haven.media.gateway import ParticipantMedia
+from haven.media.gateway import MediaEvent, ParticipantMedia
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, Role
@@ -138,7 +138,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self.check(rules.may_publish_streams(self.identity.role, audio, video))
         media = await self.open_media(participant)
         feed_id, answer = await media.publish(message.jsep.sdp)
-        await database_sync_to_async(actions.do_record_feed)(participant, feed_id)
+        # The meeting hears of the feed once its media is up (on_media_event): Janus
+        # refuses subscriptions to a publisher whose connection is not up yet.
         reply = p.Published(feed=feed_id, jsep=p.AnswerJsep(type="answer", sdp=answer))
         await self.send_message(reply, message.id)
 
@@ -241,8 +242,17 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 participant_id=participant.public_id,
                 display=participant.name,
                 token=self.media_token,
+                on_event=self.on_media_event,
             )
         return self.media
+
+    async def on_media_event(self, event: MediaEvent) -> None:
+        """The media server says something about one of this person's connections."""
+        participant = self.participant
+        if participant is None or self.media is None:
+            return
+        if event.target is None and event.kind == "connected" and self.media.feed_id:
+            await database_sync_to_async(actions.do_record_feed)(participant, self.media.feed_id)
 
     async def close_media(self) -> None:
         media, self.media = self.media, None

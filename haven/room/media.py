@@ -5,13 +5,13 @@ import logging
 
 from django.conf import settings
 
-from haven.media.gateway import MediaGateway
+from haven.media.gateway import MediaError, MediaGateway
 from haven.media.janus import JanusClient, JanusError, JanusTimeout, JanusUnavailable
 
 logger = logging.getLogger(__name__)
 
 # What a media request can fail with; the consumer answers `media_unavailable`.
-MEDIA_FAILURES = (JanusError, JanusTimeout, JanusUnavailable, OSError)
+MEDIA_FAILURES = (MediaError, JanusError, JanusTimeout, JanusUnavailable, OSError)
 
 _gateway: MediaGateway | None = None
 _lock: asyncio.Lock | None = None

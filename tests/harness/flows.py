@@ -84,12 +84,18 @@ def invite(stack: Stack, host: httpx.Client, meeting_id: str, name: str = "Sam C
         {"name": name, "email": address, "role": "parent_carer"},
     )
     assert response.status_code == 302, response.text
+    link, passcode = read_access_emails(stack, address)
+    return Invited(name, address, link, passcode)
+
+
+def read_access_emails(stack: Stack, address: str) -> tuple[str, str]:
+    """The personal link and the passcode, each from its own email."""
     link_mail = stack.mail_to(address, "Your link")
     code_mail = stack.mail_to(address, "Your passcode")
     link = LINK.search(link_mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     code = PASSCODE.search(code_mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert link and code
-    return Invited(name, address, link.group(1), code.group(1))
+    return link.group(1), code.group(1)
 
 
 def enter_passcode(stack: Stack, invited: Invited, passcode: str | None = None) -> httpx.Client:
@@ -105,7 +111,7 @@ class Socket:
 
     def __init__(self, stack: Stack, client: httpx.Client, meeting_id: str) -> None:
         cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-        self.connection: ClientConnection = unix_connect(
+        self.connection: ClientConnection = unix_connect(  # closed by close()
             str(stack.socket_path),
             uri=f"ws://localhost:{stack.port}/ws/meetings/{meeting_id}/",
             additional_headers={"Cookie": cookie, "Origin": stack.base_url},

@@ -57,12 +57,21 @@ class Namespace:
         return ADDRESSES[0][1].split("/")[0]
 
 
-def pick_port() -> int:
-    """A random high port; the namespace is fresh, so nothing else holds it.
+_given_ports: set[int] = set()
 
-    Kept clear of Janus's default RTP range (20000-40000).
+
+def pick_port() -> int:
+    """A random port for a server inside a fresh namespace, where nothing else holds one.
+
+    Drawn from 10000-19999: below Janus's RTP range (20000-40000) and below Linux's
+    ephemeral range (32768-60999), so no client socket or media port can take it. Never
+    the same port twice in one test process.
     """
-    return random.randint(41000, 59999)
+    while True:
+        port = random.randint(10000, 19999)
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def _ip(*args: str, namespace: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -153,20 +162,21 @@ def run_in_namespace(namespace: Namespace, func: Callable[[], T], timeout: float
     namespace, so 127.0.0.1 there is the namespace's loopback. The thread ends with
     ``func``, so no pooled thread is ever left inside the namespace.
     """
-    outcome: dict[str, object] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
             _enter(namespace.name)
-            outcome["value"] = func()
+            results.append(func())
         except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, name=f"netns-{namespace.name}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
         raise NamespaceError(f"code in namespace {namespace.name} ran over {timeout} s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return results[0]

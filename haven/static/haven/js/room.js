@@ -42,7 +42,10 @@ import { HavenConnection, ProtocolError } from "./protocol.js";
  */
 
 // No STUN or TURN: media goes only between this browser and our own media server.
-const PEER_CONFIG = { iceServers: [] };
+// max-bundle: one set of ICE candidates per connection (Janus bundles anyway), so fewer
+// trickle messages against the server's rate limit.
+/** @type {RTCConfiguration} */
+const PEER_CONFIG = { iceServers: [], bundlePolicy: "max-bundle" };
 const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20 } };
 const NO_MICROPHONE = "none";
 const FIRST_FRAME_POLL_MS = 50;
@@ -314,7 +317,7 @@ function chooseMicrophone(mics, previous, preferredId) {
  */
 function deviceProblem(device, error) {
   const name = error instanceof DOMException ? error.name : "";
-  const still = `You can still join without a ${device}.`;
+  const still = `You can still take part without a ${device}.`;
   if (name === "NotAllowedError" || name === "SecurityError") {
     return `Your browser is not letting Haven use your ${device}. ${still} To use it, allow the ${device} in your browser settings, then reload this page.`;
   }
@@ -555,7 +558,10 @@ function listenToServer(connection) {
   connection.on("joined", whileLive(onJoined));
   connection.on("admitted", whileLive(onAdmitted));
   connection.on("waiting_list", whileLive((message) => renderWaitingList(message.waiting, true)));
-  connection.on("roster", whileLive((message) => renderRoster(message.roster, true)));
+  connection.on(
+    "roster",
+    whileLive((message) => renderRoster(message.roster, hooks.state === "in_meeting")),
+  );
   connection.on("feed_added", whileLive((message) => subscribeTo(message.feed)));
   connection.on("feed_removed", whileLive((message) => removeFeed(message.feed)));
   connection.on("left", () => finish("left"));
