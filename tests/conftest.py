@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import flows
 from tests.harness.stack import Stack, live_stack
 
 
@@ -12,3 +13,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder: Path = tmp_path_factory.mktemp("stack")
     with live_stack(folder) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def close_sockets() -> Iterator[None]:
+    """Close every meeting socket a test opened, so tests never leak into each other."""
+    yield
+    while flows.OPEN_SOCKETS:
+        flows.OPEN_SOCKETS.pop().close()

@@ -172,3 +172,38 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
     admissions = [row for row in stack.audit("room.admitted") if host_email in row["actor_label"]]
     assert len(admissions) == 1 and admissions[0]["invitation_id"] is not None
     assert [r for r in stack.audit("meeting.ended") if host_email in r["actor_label"]]
+
+
+def test_media_comes_back_after_janus_restarts(stack):
+    """Janus crashes mid-meeting: Haven reconnects, re-creates the room, media flows again."""
+    attendee_email = flows.unique_email("sam")
+    host_email = flows.unique_email("host")
+    password = stack.create_staff(host_email)
+    with chromium(stack) as browser:
+        host = browser.new_context().new_page()
+        attendee = browser.new_context().new_page()
+        sign_in_page(host, stack.base_url, host_email, password)
+        meeting_id = schedule_and_invite(host, stack, attendee_email)
+        link, passcode = flows.read_access_emails(stack, attendee_email)
+        attendee.goto(link)
+        attendee.get_by_label("Passcode").fill(passcode)
+        attendee.get_by_role("button", name="Continue").click()
+        prejoin(attendee, camera=True)
+        host.goto(f"{stack.base_url}/room/{meeting_id}/")
+        prejoin(host, camera=True)
+        host.get_by_role("button", name="Let in Sam Carter").click()
+        assert wait_for_media(attendee)["video"]["frames"] > 0
+        assert wait_for_media(host)["video"]["frames"] > 0
+
+        stack.restart_janus()
+        started = time.monotonic()
+        for page in (host, attendee):
+            page.wait_for_function(
+                "() => window.haven.received.includes('media_restarted')", timeout=20_000
+            )
+        attendee_media = wait_for_media(attendee, timeout_s=30)
+        host_media = wait_for_media(host, timeout_s=30)
+        print(f"\nJanus restart -> media back both ways: {time.monotonic() - started:.1f} s")
+        assert attendee_media["video"]["frames"] > 0 and attendee_media["audio"]["samples"] > 0
+        assert host_media["video"]["frames"] > 0 and host_media["audio"]["samples"] > 0
+        assert attendee.evaluate("() => window.haven.state") == "in_meeting"

@@ -144,6 +144,22 @@ def do_record_feed(participant: Participant, feed_id: int) -> None:
 
 
 @transaction.atomic
+def do_forget_feed(participant: Participant) -> None:
+    """The media server lost this participant's feed (it restarted)."""
+    participant.refresh_from_db()
+    if participant.feed_id is None:
+        return
+    feed_id, participant.feed_id = participant.feed_id, None
+    participant.save(update_fields=["feed_id"])
+    groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedRemoved(feed=feed_id))
+
+
+def live_meetings_in_meeting_groups() -> list[str]:
+    """The content groups of every meeting in progress."""
+    return [groups.in_meeting(meeting) for meeting in Meeting.objects.filter(state="live")]
+
+
+@transaction.atomic
 def do_leave(participant: Participant, actor: Actor) -> None:
     """Leave the meeting or the waiting room; everyone in the meeting is told."""
     participant.refresh_from_db()

@@ -191,6 +191,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         reply = await database_sync_to_async(self.admitted)()
         await self.send_message(reply)
 
+    async def room_media_reset(self, event: dict[str, Any]) -> None:
+        """Janus restarted: this person's media is gone; they publish and subscribe again."""
+        if self.media is None or self.participant is None:
+            return
+        self.media = None  # its Janus session died with Janus; nothing to close
+        await database_sync_to_async(actions.do_forget_feed)(self.participant)
+        await self.send_message(p.MediaRestarted())
+
     async def room_ended(self, event: dict[str, Any]) -> None:
         await self.send_message(p.MeetingEnded())
         await self.close_media()
@@ -307,7 +315,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     def joined(self) -> p.Joined:
         meeting = self.identity.meeting
+        assert self.participant is not None
         return p.Joined(
+            you=self.participant.public_id,
             roster=actions.roster(meeting),
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
@@ -315,7 +325,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     def admitted(self) -> p.Admitted:
         meeting = self.identity.meeting
-        return p.Admitted(roster=actions.roster(meeting), feeds=actions.feeds(meeting))
+        assert self.participant is not None
+        return p.Admitted(
+            you=self.participant.public_id,
+            roster=actions.roster(meeting),
+            feeds=actions.feeds(meeting),
+        )
 
 
 def _states(participant_pk: int) -> tuple[str, str]:

@@ -3,10 +3,13 @@
 import asyncio
 import logging
 
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from haven.media.gateway import MediaError, MediaGateway
 from haven.media.janus import JanusClient, JanusError, JanusTimeout, JanusUnavailable
+from haven.room.actions import live_meetings_in_meeting_groups
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +29,18 @@ async def get_gateway() -> MediaGateway:
         _lock = asyncio.Lock()
     async with _lock:
         if _gateway is None:
-            gateway: MediaGateway | None = None
-
-            async def on_reset() -> None:
-                logger.warning("Janus restarted: media rooms will be created again.")
-                if gateway is not None:
-                    await gateway.reset()
-
-            client = JanusClient(
-                settings.HAVEN_JANUS_URL, settings.HAVEN_JANUS_API_SECRET, on_reset=on_reset
-            )
+            client = JanusClient(settings.HAVEN_JANUS_URL, settings.HAVEN_JANUS_API_SECRET)
             await client.start()
             gateway = MediaGateway(client, settings.HAVEN_JANUS_ADMIN_KEY)
+            gateway.add_reset_listener(tell_meetings_media_restarted)
             _gateway = gateway
     return _gateway
+
+
+async def tell_meetings_media_restarted() -> None:
+    """Janus lost every room: everyone in a meeting must publish and subscribe again."""
+    logger.warning("Janus restarted: asking everyone in a meeting to reconnect their media.")
+    layer = get_channel_layer()
+    assert layer is not None
+    for group in await database_sync_to_async(live_meetings_in_meeting_groups)():
+        await layer.group_send(group, {"type": "room.media_reset"})

@@ -194,6 +194,7 @@ class Welcome(_ServerMessage):
 
 class Joined(_ServerMessage):
     type: Literal["joined"] = "joined"
+    you: str
     roster: list[Person]
     feeds: list[Feed]
     waiting: list[Person]
@@ -217,6 +218,7 @@ class WaitingList(_ServerMessage):
 
 class Admitted(_ServerMessage):
     type: Literal["admitted"] = "admitted"
+    you: str
     roster: list[Person]
     feeds: list[Feed]
 
@@ -253,6 +255,10 @@ class Subscribed(_ServerMessage):
     feed: int
 
 
+class MediaRestarted(_ServerMessage):
+    type: Literal["media_restarted"] = "media_restarted"
+
+
 class Left(_ServerMessage):
     type: Literal["left"] = "left"
 
@@ -279,6 +285,7 @@ ServerMessage = Annotated[
     | FeedRemoved
     | SubscribeOffer
     | Subscribed
+    | MediaRestarted
     | Left
     | MeetingEnded
     | Error,

@@ -106,18 +106,24 @@ def enter_passcode(stack: Stack, invited: Invited, passcode: str | None = None) 
     return client
 
 
+# Every socket a test opened, closed after the test by the close_sockets fixture.
+OPEN_SOCKETS: list["Socket"] = []
+
+
 class Socket:
     """A meeting WebSocket, as a hand-written client would use it."""
 
     def __init__(self, stack: Stack, client: httpx.Client, meeting_id: str) -> None:
         cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-        self.connection: ClientConnection = unix_connect(  # closed by close()
+        self.connection: ClientConnection = unix_connect(
             str(stack.socket_path),
             uri=f"ws://localhost:{stack.port}/ws/meetings/{meeting_id}/",
             additional_headers={"Cookie": cookie, "Origin": stack.base_url},
             open_timeout=10,
+            legacy=True,  # a long-lived connection closed by close(), not a with-block
         )
         self.received: list[dict[str, Any]] = []
+        OPEN_SOCKETS.append(self)
 
     def send(self, message: dict[str, Any] | str) -> None:
         self.connection.send(message if isinstance(message, str) else json.dumps(message))

@@ -48,7 +48,14 @@ class Stack:
     port: int
     janus: JanusSettings
     env: dict[str, str]
+    janus_process: JanusProcess | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def restart_janus(self) -> None:
+        """Stop Janus and start it again on the same configuration, as after a crash."""
+        assert self.janus_process is not None
+        self.janus_process.kill()
+        run_in_namespace(self.namespace, self.janus_process.start)
 
     @property
     def base_url(self) -> str:
@@ -202,6 +209,7 @@ def live_stack(folder: Path) -> Iterator[Stack]:
             write_janus_config(folder / "janus", janus_settings),
             janus_settings,
         )
+        stack.janus_process = janus
         try:
             # Started from a thread inside the namespace, Janus lives there, and so does
             # the readiness probe that talks to it.

@@ -27,10 +27,10 @@ const REMEMBERED_IDS = 500;
  *   you: {participant: string|null, name: string, role: string, is_host: boolean},
  *   meeting: {title: string, starts_at: string, state: string, recorded: boolean,
  *             host: HostIdentity}}} WelcomeMessage
- * @typedef {ServerMessage & {roster: Person[], feeds: FeedInfo[], waiting: Person[]}} JoinedMessage
+ * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[], waiting: Person[]}} JoinedMessage
  * @typedef {ServerMessage & {meeting: {title: string, starts_at: string}, message: string}} WaitingMessage
  * @typedef {ServerMessage & {waiting: Person[]}} WaitingListMessage
- * @typedef {ServerMessage & {roster: Person[], feeds: FeedInfo[]}} AdmittedMessage
+ * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[]}} AdmittedMessage
  * @typedef {ServerMessage & {roster: Person[]}} RosterMessage
  * @typedef {ServerMessage & {feed: number, jsep: Jsep}} PublishedMessage
  * @typedef {ServerMessage & {feed: FeedInfo}} FeedAddedMessage

@@ -564,6 +564,7 @@ function listenToServer(connection) {
   );
   connection.on("feed_added", whileLive((message) => subscribeTo(message.feed)));
   connection.on("feed_removed", whileLive((message) => removeFeed(message.feed)));
+  connection.on("media_restarted", whileLive(onMediaRestarted));
   connection.on("left", () => finish("left"));
   connection.on("meeting_ended", () => finish("ended"));
   connection.on("error", whileLive(onServerError));
@@ -694,7 +695,7 @@ function enterMeeting(message) {
   hooks.metrics.admittedAt = performance.now();
   clearInterval(room.startTimer);
   setJoining(false);
-  learnWhoIAm(message.roster ?? []);
+  room.me = message.you;
   showScreen("in_meeting");
   renderRoster(message.roster ?? [], false);
   for (const feed of message.feeds ?? []) subscribeTo(feed);
@@ -702,19 +703,6 @@ function enterMeeting(message) {
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
-}
-
-/**
- * The server may not tell us our participant id before we join; find ourselves in the
- * roster by role and name when exactly one entry fits.
- * @param {Person[]} roster
- */
-function learnWhoIAm(roster) {
-  if (room.me) return;
-  const fits = roster.filter(
-    (person) => person.is_host === config.isHost && person.name === config.participantName,
-  );
-  if (fits.length === 1) room.me = fits[0].participant;
 }
 
 /** @param {FeedInfo} feed */
@@ -808,6 +796,28 @@ async function startPublishing() {
     showError(
       describeFailure(error, "We could not send your camera and microphone to the meeting. You can still see and hear the others."),
     );
+  }
+}
+
+/**
+ * The media server restarted: every media connection is gone. Close ours, then send the
+ * same microphone and camera again; the others' feeds come back as `feed_added`.
+ */
+async function onMediaRestarted() {
+  if (hooks.state !== "in_meeting") return;
+  for (const feedId of [...room.feeds.keys()]) removeFeed(feedId);
+  hooks.peerConnections.publisher?.close();
+  room.ownFeed = null;
+  announce("The video connection was interrupted. Reconnecting…");
+  const pc = createPublisher();
+  try {
+    await room.senders?.audio.replaceTrack(room.micTrack);
+    await room.senders?.video.replaceTrack(room.cameraTrack);
+    await negotiatePublisher(pc);
+    announce("The video connection is back.");
+  } catch (error) {
+    console.error("Haven: publishing again failed", error);
+    showError(describeFailure(error, "We could not reconnect your camera and microphone. Please reload the page."));
   }
 }
 
