@@ -107,7 +107,7 @@ def enter_passcode(stack: Stack, invited: Invited, passcode: str | None = None) 
 
 
 # Every socket a test opened, closed after the test by the close_sockets fixture.
-OPEN_SOCKETS: list["Socket"] = []
+OPEN_SOCKETS: list[Socket] = []
 
 
 class Socket:
