@@ -159,7 +159,7 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
         check_accessible(attendee, "meeting room (attendee, phone width)")
         expect(attendee.get_by_text("This meeting is not recorded.")).to_be_visible()
         host.wait_for_timeout(500)
-        host.screenshot(path=str(ARTIFACTS / "meeting.png"))
+        host.screenshot(path=str(ARTIFACTS / "meeting.png"), full_page=True)
 
         # Sam leaves; the host sees the feed go. Then the host ends the meeting.
         attendee.locator("#meeting-leave").click()
