@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "haven.meetings",
     "haven.invitations",
     "haven.room",
+    "haven.bans",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -182,3 +183,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+# Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
+# SDP), one a line: evidence of what reached the media server. Off unless a path is set.
+HAVEN_MEDIA_REQUEST_LOG = env_str("HAVEN_MEDIA_REQUEST_LOG", "")
+if HAVEN_MEDIA_REQUEST_LOG:
+    LOGGING["handlers"]["media_requests"] = {  # type: ignore[index]
+        "class": "logging.FileHandler",
+        "filename": HAVEN_MEDIA_REQUEST_LOG,
+    }
+    LOGGING["loggers"]["haven.media.requests"] = {  # type: ignore[index]
+        "handlers": ["media_requests"],
+        "level": "DEBUG",
+        "propagate": False,
+    }

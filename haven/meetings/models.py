@@ -23,6 +23,7 @@ class Meeting(models.Model):
     title = models.CharField(max_length=200)
     starts_at = models.DateTimeField()
     state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
+    locked = models.BooleanField(default=False, help_text="Nobody new can enter (rule S3).")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

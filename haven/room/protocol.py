@@ -69,9 +69,64 @@ class Admit(_ClientMessage):
     participant: PublicId
 
 
+Source = Literal["camera", "screen"]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class Publish(_ClientMessage):
     type: Literal["publish"]
+    source: Source = "camera"
     jsep: OfferJsep
+
+
+class Unpublish(_ClientMessage):
+    type: Literal["unpublish"]
+    source: Source
+
+
+class AdmitAll(_ClientMessage):
+    type: Literal["admit_all"]
+
+
+class TurnAway(_ClientMessage):
+    type: Literal["turn_away"]
+    participant: PublicId
+    message: str = Field(default="", max_length=200)
+
+
+class Lock(_ClientMessage):
+    type: Literal["lock"]
+
+
+class Unlock(_ClientMessage):
+    type: Literal["unlock"]
+
+
+class Remove(_ClientMessage):
+    type: Literal["remove"]
+    participant: PublicId
+    reason: Reason
+
+
+class Ban(_ClientMessage):
+    type: Literal["ban"]
+    participant: PublicId
+    reason: Reason
+
+
+class Ask(_ClientMessage):
+    type: Literal["ask"]
+    participant: PublicId | None
+    what: Literal["mute", "camera_off"]
+
+
+class Mute(_ClientMessage):
+    type: Literal["mute"]
+    participant: PublicId | None
+
+
+class UnmuteSelf(_ClientMessage):
+    type: Literal["unmute_self"]
 
 
 class Subscribe(_ClientMessage):
@@ -99,24 +154,53 @@ class EndMeeting(_ClientMessage):
     type: Literal["end_meeting"]
 
 
+CLIENT_MODELS = (
+    Hello,
+    Join,
+    Admit,
+    AdmitAll,
+    TurnAway,
+    Lock,
+    Unlock,
+    Remove,
+    Ban,
+    Ask,
+    Mute,
+    UnmuteSelf,
+    Publish,
+    Unpublish,
+    Subscribe,
+    SubscribeAnswer,
+    Trickle,
+    Leave,
+    EndMeeting,
+)
 ClientMessage = Annotated[
-    Hello | Join | Admit | Publish | Subscribe | SubscribeAnswer | Trickle | Leave | EndMeeting,
+    Hello
+    | Join
+    | Admit
+    | AdmitAll
+    | TurnAway
+    | Lock
+    | Unlock
+    | Remove
+    | Ban
+    | Ask
+    | Mute
+    | UnmuteSelf
+    | Publish
+    | Unpublish
+    | Subscribe
+    | SubscribeAnswer
+    | Trickle
+    | Leave
+    | EndMeeting,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (
-        Hello,
-        Join,
-        Admit,
-        Publish,
-        Subscribe,
-        SubscribeAnswer,
-        Trickle,
-        Leave,
-        EndMeeting,
-    )
+    for model in CLIENT_MODELS
 )
 
 
@@ -153,11 +237,15 @@ class Person(_Strict):
     name: str
     role: str
     is_host: bool
+    job_title: str | None = None
+    staff_page: str | None = None
+    flags: list[str] | None = None
 
 
 class Feed(_Strict):
     feed: int
     participant: str
+    source: Source = "camera"
 
 
 class HostIdentity(_Strict):
@@ -208,6 +296,7 @@ class WaitingMeeting(_Strict):
 class Waiting(_ServerMessage):
     type: Literal["waiting"] = "waiting"
     meeting: WaitingMeeting
+    locked: bool
     message: str
 
 
@@ -255,6 +344,38 @@ class Subscribed(_ServerMessage):
     feed: int
 
 
+class LockChanged(_ServerMessage):
+    type: Literal["lock_changed"] = "lock_changed"
+    locked: bool
+
+
+class LockAttempt(_ServerMessage):
+    type: Literal["lock_attempt"] = "lock_attempt"
+    name: str
+
+
+class TurnedAway(_ServerMessage):
+    type: Literal["turned_away"] = "turned_away"
+    message: str
+
+
+class Removed(_ServerMessage):
+    type: Literal["removed"] = "removed"
+
+
+class Asked(_ServerMessage):
+    type: Literal["asked"] = "asked"
+    what: Literal["mute", "camera_off"]
+
+
+class MutedByHost(_ServerMessage):
+    type: Literal["muted_by_host"] = "muted_by_host"
+
+
+class Unmuted(_ServerMessage):
+    type: Literal["unmuted"] = "unmuted"
+
+
 class MediaRestarted(_ServerMessage):
     type: Literal["media_restarted"] = "media_restarted"
 
@@ -285,6 +406,13 @@ ServerMessage = Annotated[
     | FeedRemoved
     | SubscribeOffer
     | Subscribed
+    | LockChanged
+    | LockAttempt
+    | TurnedAway
+    | Removed
+    | Asked
+    | MutedByHost
+    | Unmuted
     | MediaRestarted
     | Left
     | MeetingEnded

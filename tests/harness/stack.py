@@ -70,6 +70,11 @@ class Stack:
     def database(self) -> Path:
         return self.folder / "haven.sqlite3"
 
+    def media_requests(self) -> list[str]:
+        """Every request Haven has sent to Janus so far: "kind request opaque-id" lines."""
+        path = self.folder / "media-requests.log"
+        return path.read_text().splitlines() if path.exists() else []
+
     @property
     def maildir(self) -> Path:
         return self.folder / "maildir"
@@ -192,6 +197,7 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         "HAVEN_JANUS_API_SECRET": janus.api_secret,
         "HAVEN_JANUS_ADMIN_KEY": janus.admin_key,
         "HAVEN_LOG_LEVEL": "WARNING",
+        "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
     }
 
 
