@@ -75,13 +75,21 @@ class Invited:
     passcode: str
 
 
-def invite(stack: Stack, host: httpx.Client, meeting_id: str, name: str = "Sam Carter") -> Invited:
+def invite(
+    stack: Stack,
+    host: httpx.Client,
+    meeting_id: str,
+    name: str = "Sam Carter",
+    *,
+    role: str = "parent_carer",
+    email: str | None = None,
+) -> Invited:
     """Invite someone and read their link and passcode from the two emails that arrive."""
-    address = unique_email("attendee")
+    address = email or unique_email("attendee")
     response = post_form(
         host,
         f"/meetings/{meeting_id}/",
-        {"name": name, "email": address, "role": "parent_carer"},
+        {"name": name, "email": address, "role": role},
     )
     assert response.status_code == 302, response.text
     link, passcode = read_access_emails(stack, address)
@@ -123,6 +131,7 @@ class Socket:
             legacy=True,  # a long-lived connection closed by close(), not a with-block
         )
         self.received: list[dict[str, Any]] = []
+        self._next_id = 1000
         OPEN_SOCKETS.append(self)
 
     def send(self, message: dict[str, Any] | str) -> None:
@@ -144,8 +153,24 @@ class Socket:
             assert message["type"] != "error" or kind == "error", message
 
     def request(self, message: dict[str, Any] | str) -> dict[str, Any]:
+        """Send and return the reply to it (matched by request id; other traffic skipped).
+
+        A raw string frame carries no id: the next error is returned. An id this method
+        chose is taken off the reply again.
+        """
+        if isinstance(message, str):
+            self.send(message)
+            return self.expect("error")
+        chosen = "id" not in message
+        self._next_id += 1
+        request_id = message.setdefault("id", self._next_id)
         self.send(message)
-        return self.receive()
+        while True:
+            reply = self.receive()
+            if reply.get("re") == request_id:
+                if chosen:
+                    del reply["re"]
+                return reply
 
     def nothing_arrives(self, seconds: float = 1.0) -> list[dict[str, Any]]:
         """Everything that arrives within the time (expected: nothing)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-import mailbox
 import os
 import secrets
 import sqlite3
@@ -126,21 +125,22 @@ class Stack:
         return [dict(row) for row in rows]
 
     def mail_to(self, address: str, subject_contains: str, timeout: float = 10) -> EmailMessage:
-        """Wait for an email to this address whose subject contains the words."""
+        """Wait for an email to this address whose subject contains the words (the newest)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for message in self.all_mail():
+            for message in reversed(self.all_mail()):
                 if address in message["To"] and subject_contains in message["Subject"]:
                     return message
             time.sleep(0.1)
         raise AssertionError(f"no email to {address} about {subject_contains!r} arrived")
 
     def all_mail(self) -> list[EmailMessage]:
-        if not self.maildir.exists():
-            return []
-        box = mailbox.Maildir(self.maildir, create=False)
+        """Every email the SMTP server received, oldest first."""
+        files = [*self.maildir.glob("new/*"), *self.maildir.glob("cur/*")]
+        files.sort(key=lambda path: path.stat().st_mtime_ns)
         return [
-            email.message_from_bytes(bytes(message), policy=email.policy.default) for message in box
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in files
         ]
 
 
