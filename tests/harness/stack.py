@@ -115,9 +115,13 @@ class Stack:
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
         connection.row_factory = sqlite3.Row
         try:
-            query = "SELECT * FROM audit_auditevent"
+            # actor_label: who the pseudonym is, from the identity table (gone after erasure).
+            query = (
+                "SELECT e.*, i.label AS actor_label FROM audit_auditevent e"
+                " LEFT JOIN audit_auditidentity i ON i.ref = e.actor_ref"
+            )
             rows = connection.execute(
-                query + (" WHERE action = ?" if action else "") + " ORDER BY id",
+                query + (" WHERE e.action = ?" if action else "") + " ORDER BY e.id",
                 (action,) if action else (),
             ).fetchall()
         finally:
