@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "haven.invitations",
     "haven.room",
     "haven.bans",
+    "haven.chat",
+    "haven.records",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -171,6 +173,10 @@ HAVEN_JANUS_ADMIN_SECRET = env_str("HAVEN_JANUS_ADMIN_SECRET", "")
 HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
 HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
 HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
+
+# Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
+# derived from HAVEN_SECRET_KEY.
+HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
 
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5

@@ -14,6 +14,7 @@ urlpatterns = [
     path("meetings/", include("haven.meetings.urls")),
     path("join/", include("haven.invitations.urls")),
     path("room/", include("haven.room.urls")),
+    path("records/", include("haven.records.urls")),
 ]
 
 handler404 = "haven.views.not_found"

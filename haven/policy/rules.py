@@ -138,6 +138,15 @@ def may_use_media(presence: Presence, meeting: MeetingState) -> Decision:
     return ALLOW
 
 
+def may_chat(presence: Presence, meeting: MeetingState) -> Decision:
+    """Chat is for people in the meeting, never the waiting room (S2); to everyone (S5)."""
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if presence is not Presence.ADMITTED:
+        return NOT_IN_MEETING
+    return ALLOW
+
+
 def may_receive_meeting_events(presence: Presence) -> bool:
     """Roster, feeds and chat reach only people in the meeting (rule S2)."""
     return presence is Presence.ADMITTED

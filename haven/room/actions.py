@@ -16,6 +16,7 @@ from haven.bans.models import Ban, Removal
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence, Role, Source
+from haven.records.actions import do_close_chat
 from haven.room import groups
 from haven.room import protocol as p
 from haven.room.access import Identity
@@ -393,14 +394,16 @@ def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Partici
 
 
 @transaction.atomic
-def do_end_meeting(identity: Identity) -> None:
-    """End the meeting for everyone, waiting room included."""
+def do_end_meeting(identity: Identity, *, keep_transcript: bool = True) -> None:
+    """End the meeting for everyone, waiting room included, and close its chat: kept as
+    an encrypted transcript until its retention date, or destroyed now (S6)."""
     meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
     require(rules.may_end_meeting(identity.role, meeting_state(meeting)))
     meeting.state = Meeting.State.ENDED
     meeting.ended_at = timezone.now()
     meeting.save(update_fields=["state", "ended_at"])
     record("meeting.ended", identity.actor, meeting=meeting)
+    do_close_chat(meeting, identity.actor, keep=keep_transcript)
     groups.signal_on_commit(groups.everyone(meeting), {"type": "room.ended"}, group=True)
 
 

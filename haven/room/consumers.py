@@ -12,6 +12,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from pydantic import BaseModel
 
+from haven.chat import actions as chat
+from haven.chat.handlers import ChatHandlers
 from haven.meetings.models import Meeting
 from haven.policy.rules import Decision, Role
 from haven.room import actions, groups
@@ -33,7 +35,7 @@ LOCKED_MESSAGE = (
 )
 
 
-class MeetingConsumer(HostHandlers, MediaHandlers):
+class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
     """One person's connection to one meeting."""
 
     async def connect(self) -> None:
@@ -208,6 +210,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers):
             roster=actions.roster(meeting),
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
+            chat=chat.history(self.participant),
         )
 
     def waiting(self) -> p.Waiting:
@@ -225,4 +228,5 @@ class MeetingConsumer(HostHandlers, MediaHandlers):
             you=self.participant.public_id,
             roster=actions.roster(meeting),
             feeds=actions.feeds(meeting),
+            chat=chat.history(self.participant),
         )

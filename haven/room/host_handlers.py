@@ -75,7 +75,8 @@ class HostHandlers(RoomConnection):
                 await gateway.mute(self.identity.meeting.room_key, target.feed_id, target.audio_mid)
 
     async def on_end_meeting(self, message: p.EndMeeting) -> None:
-        await database_sync_to_async(actions.do_end_meeting)(self.identity)
+        keep = message.transcript == "keep"
+        await database_sync_to_async(actions.do_end_meeting)(self.identity, keep_transcript=keep)
         gateway = await get_gateway()
         try:
             await gateway.destroy_room(self.identity.meeting.room_key)

@@ -152,6 +152,19 @@ class Leave(_ClientMessage):
 
 class EndMeeting(_ClientMessage):
     type: Literal["end_meeting"]
+    transcript: Literal["keep", "destroy"] = "keep"
+
+
+class SendChat(_ClientMessage):
+    """To everyone in the meeting. There is no recipient field: no private chat (S5)."""
+
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class RemoveChat(_ClientMessage):
+    type: Literal["chat_remove"]
+    message: str = Field(pattern=r"^m_[0-9a-f]{16}$")
 
 
 CLIENT_MODELS = (
@@ -174,6 +187,8 @@ CLIENT_MODELS = (
     Trickle,
     Leave,
     EndMeeting,
+    SendChat,
+    RemoveChat,
 )
 ClientMessage = Annotated[
     Hello
@@ -194,7 +209,9 @@ ClientMessage = Annotated[
     | SubscribeAnswer
     | Trickle
     | Leave
-    | EndMeeting,
+    | EndMeeting
+    | SendChat
+    | RemoveChat,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -273,6 +290,17 @@ class _ServerMessage(_Strict):
     re: RequestId | None = None
 
 
+class ChatItem(_Strict):
+    id: str
+    author: str
+    author_is_host: bool
+    participant: str | None
+    text: str
+    at: str
+    # Links are shown as plain text with a warning, never made clickable (S4).
+    has_link: bool
+
+
 class Welcome(_ServerMessage):
     type: Literal["welcome"] = "welcome"
     protocol: int = PROTOCOL_VERSION
@@ -286,6 +314,7 @@ class Joined(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     waiting: list[Person]
+    chat: list[ChatItem]
 
 
 class WaitingMeeting(_Strict):
@@ -310,6 +339,7 @@ class Admitted(_ServerMessage):
     you: str
     roster: list[Person]
     feeds: list[Feed]
+    chat: list[ChatItem]
 
 
 class Roster(_ServerMessage):
@@ -376,6 +406,23 @@ class Unmuted(_ServerMessage):
     type: Literal["unmuted"] = "unmuted"
 
 
+class Chat(_ServerMessage):
+    type: Literal["chat"] = "chat"
+    message: ChatItem
+
+
+class ChatSent(_ServerMessage):
+    """The sender's acknowledgement: the message is stored."""
+
+    type: Literal["chat_sent"] = "chat_sent"
+    message: str
+
+
+class ChatRemoved(_ServerMessage):
+    type: Literal["chat_removed"] = "chat_removed"
+    message: str
+
+
 class MediaRestarted(_ServerMessage):
     type: Literal["media_restarted"] = "media_restarted"
 
@@ -413,6 +460,9 @@ ServerMessage = Annotated[
     | Asked
     | MutedByHost
     | Unmuted
+    | Chat
+    | ChatSent
+    | ChatRemoved
     | MediaRestarted
     | Left
     | MeetingEnded
@@ -423,7 +473,17 @@ server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 # Messages that carry something of the meeting itself: never sent to the waiting room (S2).
 MEETING_CONTENT = frozenset(
-    {"joined", "admitted", "roster", "feed_added", "feed_removed", "published", "subscribe_offer"}
+    {
+        "joined",
+        "admitted",
+        "roster",
+        "feed_added",
+        "feed_removed",
+        "published",
+        "subscribe_offer",
+        "chat",
+        "chat_removed",
+    }
 )
 
 
