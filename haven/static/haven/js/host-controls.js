@@ -13,6 +13,7 @@ import { byId, config, nameOf, room, ui } from "./state.js";
 import { renderLockedNote } from "./waiting-list.js";
 
 const LOCKED_STATUS = "The meeting is locked. Nobody new can come in.";
+const LOCK_WAIT_MS = 5000;
 const UNLOCKED_STATUS = "The meeting is not locked. You can let people in from the waiting room.";
 
 export function setUpHostControls() {
@@ -34,6 +35,8 @@ function toggleLock() {
   if (button.getAttribute("aria-disabled") === "true") return;
   button.setAttribute("aria-disabled", "true"); // until lock_changed says it happened
   room.connection?.send(room.locked ? "unlock" : "lock");
+  // The server says nothing when the lock is already as asked: do not wait forever.
+  setTimeout(() => button.removeAttribute("aria-disabled"), LOCK_WAIT_MS);
 }
 
 /**

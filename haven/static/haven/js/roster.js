@@ -7,7 +7,7 @@
  * Rows are kept, not redrawn, so a keyboard user's focus stays where it was.
  */
 import { announce } from "./notices.js";
-import { config, isMe, ROLE_WORDS, room, ui } from "./state.js";
+import { config, focusLeft, isMe, ROLE_WORDS, room, ui } from "./state.js";
 import { renderAllTileNames } from "./tiles.js";
 
 /** @typedef {import("./protocol.js").Person} Person */
@@ -55,7 +55,7 @@ function updateRows(people) {
   wanted.forEach((row, index) => {
     if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
   });
-  if (hadFocus && !list.contains(document.activeElement)) ui.rosterHeading.focus();
+  if (hadFocus && focusLeft(list)) ui.rosterHeading.focus();
 }
 
 /**

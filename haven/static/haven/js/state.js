@@ -153,6 +153,18 @@ export function liveConnection() {
   return room.connection;
 }
 
+/**
+ * Has the keyboard focus left this part of the page, or gone with a control that was
+ * just hidden or removed? Then the caller puts it somewhere sensible.
+ * @param {HTMLElement} container
+ * @returns {boolean}
+ */
+export function focusLeft(container) {
+  const focused = document.activeElement;
+  if (!(focused instanceof HTMLElement) || !container.contains(focused)) return true;
+  return focused.getClientRects().length === 0;
+}
+
 /** @param {number} ms */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
  * meeting is locked (rule S3) nobody can be let in, and the panel says so.
  */
 import { announce } from "./notices.js";
-import { byId, config, ROLE_WORDS, room } from "./state.js";
+import { byId, config, focusLeft, ROLE_WORDS, room } from "./state.js";
 
 /** @typedef {import("./protocol.js").Person} Person */
 
@@ -62,7 +62,7 @@ export function renderWaitingList(people, announceChanges) {
   byId("waiting-empty").hidden = people.length > 0;
   byId("admit-all").hidden = people.length === 0;
   byId("waiting-panel-heading").textContent = `Waiting room (${people.length})`;
-  if (hadFocus && !panel.contains(document.activeElement)) focusWaitingPanel();
+  if (hadFocus && focusLeft(panel)) focusWaitingPanel();
 }
 
 /** @param {Map<string, Person>} before */
