@@ -33,7 +33,9 @@ class HavenAdminSite(admin.AdminSite):
         wrapped = super().admin_view(view, cacheable)
 
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if request.user.is_authenticated and not self.has_permission(request):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not self.has_permission(request):
                 raise Http404
             return wrapped(request, *args, **kwargs)
 

@@ -99,3 +99,12 @@ def staff_session_count(stack: Stack, email: str) -> int:
     finally:
         connection.close()
     return int(row[0])
+
+
+def post_action(
+    client: httpx.Client, url: str, data: dict[str, str] | None = None, page: str = "/accounts/"
+) -> httpx.Response:
+    """Press a button that posts to a POST-only address, with a CSRF token from a page."""
+    match = flows.CSRF.search(client.get(page).text)
+    assert match, f"no CSRF token on {page}"
+    return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **(data or {})})
