@@ -253,7 +253,9 @@ def test_first_sign_in_walks_through_setting_up_the_authenticator(stack):
     email = flows.unique_email("newstarter")
     password = stack.create_staff(email, totp=False)
     client = stack.http()
-    response = flows.post_form(client, "/accounts/login/", {"username": email, "password": password})
+    response = flows.post_form(
+        client, "/accounts/login/", {"username": email, "password": password}
+    )
     assert response.headers["location"] == "/accounts/two-factor/set-up/"
     page = client.get("/accounts/two-factor/set-up/")
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")

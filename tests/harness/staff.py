@@ -108,3 +108,46 @@ def post_action(
     match = flows.CSRF.search(client.get(page).text)
     assert match, f"no CSRF token on {page}"
     return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **(data or {})})
+
+
+def staff_row(stack: Stack, email: str) -> dict[str, object]:
+    """The live database's row for one staff account (id, is_active, job_title, ...)."""
+    connection = sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    try:
+        row = connection.execute(
+            "SELECT * FROM accounts_user WHERE email = ?", (email.lower(),)
+        ).fetchone()
+    finally:
+        connection.close()
+    assert row is not None, f"no staff account {email}"
+    return dict(row)
+
+
+def draft_form_data(
+    version: str, review_date: str = "2030-09-30", **changes: str
+) -> dict[str, str]:
+    """Everything the policy draft form asks for, filled in as V.01 has it, changed as asked."""
+    data = {
+        "version": version,
+        "review_date": review_date,
+        "contact_email": "info@sendiassleicester.org.uk",
+        "controller": "SENDIASS Leicester",
+        "processor": "The operator of this Haven service",
+        "privacy_url": "https://sendiassleicester.org.uk/privacy-policy/",
+        "staff_page_url": "https://sendiassleicester.org.uk/about/who-we-are/",
+    }
+    defaults = {
+        "one_to_one": ("4", False, "365"),
+        "appeal_support": ("8", False, "730"),
+        "training": ("30", True, "90"),
+        "youth_group": ("15", True, "90"),
+    }
+    for key, (cap, muted, days) in defaults.items():
+        data[f"{key}-max_attendees"] = cap
+        if muted:
+            data[f"{key}-attendees_start_muted"] = "on"
+        data[f"{key}-transcript_retention_days"] = days
+        data[f"{key}-house_rules"] = f"- Rules for {key}.\n- Be kind."
+    data.update(changes)
+    return {name: value for name, value in data.items() if value != "<omit>"}
