@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
+from haven.accounts.models import User
 from haven.accounts.passwords import BreachedPasswordValidator
 from haven.accounts.permissions import (
     ROLE_PERMISSIONS,
@@ -78,7 +79,7 @@ def test_guessable_and_breached_passwords_are_refused(password):
 
 
 def test_a_password_made_of_the_persons_own_name_is_refused():
-    person = SimpleNamespace(email="jordan.whitfield@example.org", full_name="Jordan Whitfield")
+    person = User(email="jordan.whitfield@example.org", full_name="Jordan Whitfield")
     with pytest.raises(ValidationError) as refused:
         validate_password("jordanwhitfield2", person)
     assert "too similar to the full name" in " ".join(refused.value.messages)
