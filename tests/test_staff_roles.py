@@ -82,7 +82,7 @@ def test_a_password_made_of_the_persons_own_name_is_refused():
     person = User(email="jordan.whitfield@example.org", full_name="Jordan Whitfield")
     with pytest.raises(ValidationError) as refused:
         validate_password("jordanwhitfield2", person)
-    assert "too similar to the full name" in " ".join(refused.value.messages)
+    assert "too similar to the" in " ".join(refused.value.messages)
 
 
 @pytest.mark.parametrize(
