@@ -83,6 +83,8 @@ def complete_sign_in(request: HttpRequest, user: User, device: Device) -> None:
     forget_pending(request)
     login(request, user, backend=AUTH_BACKEND)
     otp_login(request, device)
+    # The session store itself forgets an idle session (the WebSocket reads it too).
+    request.session.set_expiry(settings.HAVEN_STAFF_IDLE_MINUTES * 60)
     request.session.save()
     now = timezone.now()
     StaffSession.objects.create(
