@@ -10,6 +10,7 @@ import pytest
 from tests.harness import flows
 from tests.harness.staff import (
     draft_form_data,
+    found,
     new_organisation,
     post_action,
     sign_in_staff,
@@ -83,7 +84,7 @@ def test_P3_a_new_version_carries_its_meeting_type_defaults_and_the_old_one_neve
     org = new_organisation(stack)
     coordinator = sign_in_staff(stack, "coord", "coordinator", "host", organisation=org)
     v01_page = coordinator.client.get("/staff/policy/").text
-    v01_id = re.search(r'href="/staff/policy/versions/(\d+)/">Version V.01', v01_page).group(1)
+    v01_id = found(r'href="/staff/policy/versions/(\d+)/">Version V.01', v01_page)
     v01_before = coordinator.client.get(f"/staff/policy/versions/{v01_id}/").text
     _publish(
         coordinator,

@@ -11,6 +11,7 @@ import pytest
 from tests.harness import flows
 from tests.harness.staff import (
     draft_form_data,
+    found,
     new_organisation,
     post_action,
     sign_in_staff,
@@ -56,9 +57,9 @@ class World:
         self.draft_id = self._draft("V.5")
         self.discard_id = self._draft("V.6")
         overview = self.boss.client.get("/staff/policy/").text
-        self.version_id = re.search(r'href="/staff/policy/versions/(\d+)/"', overview).group(1)
+        self.version_id = found(r'href="/staff/policy/versions/(\d+)/"', overview)
         meetings_page = self.boss.client.get("/meetings/").text
-        self.type_id = re.search(r'<option value="(\d+)"', meetings_page).group(1)
+        self.type_id = found(r'<option value="(\d+)"', meetings_page)
         self.person = sign_in_staff(stack, role, role, organisation=self.org)
 
     def _draft(self, version: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness import flows, totp
 from tests.harness.stack import StackError
-from tests.harness.staff import age_sessions, post_action, sign_in_staff, staff_session_count
+from tests.harness.staff import age_sessions, found, post_action, sign_in_staff, staff_session_count
 
 pytestmark = pytest.mark.live
 
@@ -210,7 +210,7 @@ def test_sensitive_actions_ask_for_the_password_and_a_code_again(stack):
 def test_a_stale_post_to_a_sensitive_action_changes_nothing(stack):
     person = sign_in_staff(stack, "stale", "coordinator")
     form = person.client.get("/staff/people/invite/").text
-    token = flows.CSRF.search(form).group(1)
+    token = found(flows.CSRF, form)
     age_sessions(stack, person.email, "reauthenticated_at", dt.timedelta(minutes=6))
     newcomer = flows.unique_email("newcomer")
     response = person.client.post(
@@ -258,7 +258,7 @@ def test_first_sign_in_walks_through_setting_up_the_authenticator(stack):
     )
     assert response.headers["location"] == "/accounts/two-factor/set-up/"
     page = client.get("/accounts/two-factor/set-up/")
-    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).group(1).replace(" ", "")
+    secret = found(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).replace(" ", "")
     qr = client.get("/accounts/two-factor/set-up/qr.svg")
     assert qr.headers["content-type"] == "image/svg+xml"
     assert qr.text.startswith("<svg") and "<script" not in qr.text

@@ -10,7 +10,6 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from haven.accounts import signin
-from haven.accounts.models import StaffSession
 
 # Write "last seen" at most this often; the idle timeout is counted in minutes anyway.
 TOUCH_EVERY = dt.timedelta(seconds=30)
@@ -43,15 +42,5 @@ class StaffSessionMiddleware:
         if now - staff_session.last_seen_at > TOUCH_EVERY:
             staff_session.last_seen_at = now
             staff_session.save(update_fields=["last_seen_at"])
-            request.session.set_expiry(_seconds_left(staff_session, now))
         request.staff_session = staff_session  # type: ignore[attr-defined]
         return self.get_response(request)
-
-
-def _seconds_left(staff_session: StaffSession, now: dt.datetime) -> int:
-    """The session store forgets the session when either timeout would end it."""
-    idle = settings.HAVEN_STAFF_IDLE_MINUTES * 60
-    absolute_end = staff_session.signed_in_at + dt.timedelta(
-        hours=settings.HAVEN_STAFF_ABSOLUTE_HOURS
-    )
-    return max(1, min(idle, int((absolute_end - now).total_seconds())))

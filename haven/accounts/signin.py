@@ -83,8 +83,12 @@ def complete_sign_in(request: HttpRequest, user: User, device: Device) -> None:
     forget_pending(request)
     login(request, user, backend=AUTH_BACKEND)
     otp_login(request, device)
-    # The session store itself forgets an idle session (the WebSocket reads it too).
-    request.session.set_expiry(settings.HAVEN_STAFF_IDLE_MINUTES * 60)
+    # The session store forgets the session at the absolute limit whatever happens. The
+    # idle limit is kept per request by StaffSessionMiddleware, not by the store: a host
+    # in a long meeting talks over the WebSocket only, and must not lose the meeting.
+    request.session.set_expiry(
+        timezone.now() + dt.timedelta(hours=settings.HAVEN_STAFF_ABSOLUTE_HOURS)
+    )
     request.session.save()
     now = timezone.now()
     StaffSession.objects.create(
@@ -120,6 +124,20 @@ def session_problem(staff_session: StaffSession | None, now: dt.datetime) -> str
             f"{settings.HAVEN_STAFF_IDLE_MINUTES} minutes. Please sign in again."
         )
     return ""
+
+
+def staff_session_alive(session_key: str | None) -> bool:
+    """For code outside HTTP (the meeting WebSocket): is this staff session still on?"""
+    if not session_key:
+        return False
+    staff_session = StaffSession.objects.filter(session_key=session_key).first()
+    return not session_problem(staff_session, timezone.now())
+
+
+def touch_staff_session(session_key: str | None) -> None:
+    """Count activity outside HTTP (a host busy in a meeting) against the idle limit."""
+    if session_key:
+        StaffSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
 
 
 def recently_reauthenticated(staff_session: StaffSession | None) -> bool:

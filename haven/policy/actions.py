@@ -127,7 +127,9 @@ def do_publish_draft(actor: User, draft: PolicyDraft) -> PolicyVersion:
     version = PolicyVersion.objects.create(**values)
     for type_draft in draft.meeting_types.all():
         inherited = base.meeting_types.filter(key=type_draft.key).first()
-        type_values: dict[str, Any] = _copy_fields(inherited) if inherited else {"key": type_draft.key}
+        type_values: dict[str, Any] = (
+            _copy_fields(inherited) if inherited else {"key": type_draft.key}
+        )
         type_values.update({name: getattr(type_draft, name) for name in DRAFT_TYPE_FIELDS})
         type_values.update(policy_id=version.pk, name=type_draft.name)
         MeetingType.objects.create(**type_values)

@@ -151,3 +151,10 @@ def draft_form_data(
         data[f"{key}-house_rules"] = f"- Rules for {key}.\n- Be kind."
     data.update(changes)
     return {name: value for name, value in data.items() if value != "<omit>"}
+
+
+def found(pattern: str | re.Pattern[str], text: str) -> str:
+    """The first group of the pattern in the text; the test fails if it is not there."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not found"
+    return match.group(1)
