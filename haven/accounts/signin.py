@@ -170,4 +170,8 @@ def end_all_sessions(user: User) -> int:
     keys = list(user.staff_sessions.values_list("session_key", flat=True))
     Session.objects.filter(session_key__in=keys).delete()
     user.staff_sessions.all().delete()
+    # Open meeting sockets belong to those sessions too: close them now, not at next use.
+    from haven.room import groups  # the room depends on accounts, not the other way round
+
+    groups.signal_on_commit(groups.staff_member(user.pk), {"type": "room.signed_out"}, group=True)
     return len(keys)
