@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
-import signal
 import socket
 import stat
 import time
@@ -442,9 +440,10 @@ def test_client_reconnects_after_a_janus_restart_and_rooms_come_back(
         resets: list[float] = []
 
         async def on_reset() -> None:
-            resets.append(time.monotonic())
             await gateway.ensure_room("m", max_publishers=2)  # what Haven will do
             await gateway.allow("m", "t1")
+            # Only now: the test goes on to use the room as soon as this is appended.
+            resets.append(time.monotonic())
 
         gateway.add_reset_listener(on_reset)
         await gateway.ensure_room("m", max_publishers=2)
@@ -452,9 +451,8 @@ def test_client_reconnects_after_a_janus_restart_and_rooms_come_back(
         alice = await gateway.open_participant("m", participant_id="p1", display="A", token="t1")
 
         # A request in flight when Janus dies fails as unavailable, not as a timeout.
-        pid = run.process.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGSTOP)
+        # Frozen first (and really frozen: see freeze), so nothing can answer it.
+        run.process.freeze()
         in_flight = asyncio.ensure_future(gateway.client.info())
         await asyncio.sleep(0.2)
         started = time.monotonic()
@@ -474,7 +472,7 @@ def test_client_reconnects_after_a_janus_restart_and_rooms_come_back(
         await alice.close()  # must not raise on a dead Janus
 
         run.process.start()
-        await wait_for(lambda: bool(resets), 15, "on_reset after the restart")
+        await wait_for(lambda: bool(resets), 15, "on_reset to bring the room back")
         assert gateway.client.resets == 1
         bob = await gateway.open_participant("m", participant_id="p2", display="B", token="t1")
         _, answer = await bob.publish(synthetic_offer())
@@ -495,9 +493,7 @@ def test_close_never_raises_on_a_dead_or_hung_janus(namespace: Namespace, tmp_pa
         hung = await gateway.open_participant("m", participant_id="p1", display="A", token="t1")
         dead = await gateway.open_participant("m", participant_id="p2", display="B", token="t1")
         await hung.publish(synthetic_offer())
-        pid = run.process.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGSTOP)  # Janus stops answering but keeps the socket open
+        run.process.freeze()  # Janus stops answering but keeps the socket open
         started = time.monotonic()
         await hung.close()
         assert time.monotonic() - started < 4.5  # one teardown timeout, then it gives up

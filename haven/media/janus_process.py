@@ -236,6 +236,29 @@ class JanusProcess:
             self._signal_group(proc, signal.SIGKILL)
         self._close_log()
 
+    def freeze(self, timeout: float = 5.0) -> None:
+        """Stop Janus (SIGSTOP) as a hung server would; return once it has stopped.
+
+        For tests of a Janus that keeps its sockets open but no longer answers. A stop
+        signal only takes effect as each of Janus's threads is next scheduled, so on a
+        busy machine Janus can still answer a request sent just after ``os.kill``
+        returns. waitid reports the stop only once every thread has stopped. WNOWAIT
+        leaves the child's state for ``subprocess`` to collect. Raises JanusStartError
+        if Janus is not running or does not stop within ``timeout`` seconds.
+        """
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise JanusStartError("Janus is not running")
+        os.kill(proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        flags = os.WSTOPPED | os.WEXITED | os.WNOWAIT | os.WNOHANG
+        while (state := os.waitid(os.P_PID, proc.pid, flags)) is None:
+            if time.monotonic() >= deadline:
+                raise JanusStartError(f"Janus did not stop within {timeout} s")
+            time.sleep(0.005)
+        if state.si_code != os.CLD_STOPPED:
+            raise JanusStartError("Janus exited instead of stopping")
+
     def kill(self) -> None:
         """Kill Janus at once (SIGKILL), as a crash would; for tests of recovery."""
         if self._proc is not None and self._proc.poll() is None:
