@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "haven.audit",
     "haven.meetings",
     "haven.invitations",
+    "haven.consent",
     "haven.room",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("meetings/", include("haven.meetings.urls")),
     path("join/", include("haven.invitations.urls")),
+    path("consent/", include("haven.consent.urls")),
     path("room/", include("haven.room.urls")),
 ]
 
