@@ -160,12 +160,14 @@ class HouseRulesForm(forms.Form):
         label="House rules",
         max_length=RULES_MAX,
         help_text="One rule on each line, starting with “- ”.",
+        error_messages={"required": "Please write at least one rule."},
         widget=forms.Textarea(attrs={"rows": 10}),
     )
     easy_read = forms.CharField(
         label="Easy-read house rules",
         max_length=RULES_MAX,
         help_text="The same rules in short sentences and everyday words. One on each line.",
+        error_messages={"required": "Please write at least one rule."},
         widget=forms.Textarea(attrs={"rows": 10}),
     )
 
