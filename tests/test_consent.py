@@ -3,6 +3,7 @@
 import html
 import json
 import re
+from typing import Any
 
 from tests.harness import database, flows
 
@@ -16,11 +17,11 @@ def card(host, meeting_id: str, name: str) -> str:
     raise AssertionError(f"{name} is not on the meeting page")
 
 
-def audit_for(stack, action: str, email: str) -> list[dict]:
+def audit_for(stack, action: str, email: str) -> list[dict[str, Any]]:
     return [row for row in stack.audit(action) if email in row["actor_label"]]
 
 
-def details(row: dict) -> dict:
+def details(row: dict[str, Any]) -> dict[str, Any]:
     return json.loads(row["details"])
 
 

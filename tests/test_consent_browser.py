@@ -7,13 +7,14 @@ only then does the child's link arrive, and the child enters with their passcode
 import json
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.harness import flows
 from tests.harness.browser import axe_violations, chromium
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 320, "height": 640}
+PHONE: ViewportSize = {"width": 320, "height": 640}
+DESK: ViewportSize = {"width": 1280, "height": 800}
 
 
 def check_page(page: Page, where: str) -> None:
@@ -103,7 +104,7 @@ def test_G1_U3_consent_by_keyboard_alone_at_320px_then_the_child_enters(stack):
         expect(child_page.get_by_role("heading", name="Before you join")).to_be_visible()
 
         # The host sees the consent, the supervising adult and the requests.
-        for viewport in (PHONE, {"width": 1280, "height": 800}):
+        for viewport in (PHONE, DESK):
             host_page = signed_in_context(browser, stack, host, viewport).new_page()
             host_page.goto(f"{stack.base_url}/meetings/{meeting_id}/")
             card = host_page.locator(".invitee", has_text="Robin Shaw")

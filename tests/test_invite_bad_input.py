@@ -1,6 +1,7 @@
 """Bad input on the way to a meeting: clear messages, nothing half-saved, names escaped."""
 
 import html
+from typing import Any
 
 import icalendar
 
@@ -9,7 +10,7 @@ from tests.harness import database, flows
 NASTY = '<script>alert("hi")</script> & <b>Bold</b>'
 
 
-def invitations_to(stack, address: str) -> list[dict]:
+def invitations_to(stack, address: str) -> list[dict[str, Any]]:
     return database.query(stack, "SELECT * FROM invitations_invitation WHERE email = ?", address)
 
 
