@@ -117,16 +117,31 @@ def send_invitation(
 
 def mails_to(stack: Stack, address: str, subject_contains: str) -> list[EmailMessage]:
     """Every email to this address whose subject has the words, oldest first."""
+    found = [
+        (order, message)
+        for order, message in _delivered(stack)
+        if address in message["To"] and subject_contains in message["Subject"]
+    ]
+    return [message for _, message in sorted(found, key=lambda pair: pair[0])]
+
+
+# Each delivered email, parsed once: a Maildir file never changes after delivery.
+_PARSED: dict[tuple[str, str], tuple[tuple[int, int, int], EmailMessage]] = {}
+
+
+def _delivered(stack: Stack) -> list[tuple[tuple[int, int, int], EmailMessage]]:
     if not stack.maildir.exists():
         return []
     box = mailbox.Maildir(stack.maildir, create=False)
-    found = []
+    delivered = []
     for key in box.iterkeys():
-        message = email.message_from_bytes(bytes(box[key]), policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        if address in message["To"] and subject_contains in message["Subject"]:
-            found.append((_delivery_order(key), message))
-    return [message for _, message in sorted(found, key=lambda pair: pair[0])]
+        cache_key = (str(stack.maildir), key)
+        if cache_key not in _PARSED:
+            message = email.message_from_bytes(bytes(box[key]), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            _PARSED[cache_key] = (_delivery_order(key), message)
+        delivered.append(_PARSED[cache_key])
+    return delivered
 
 
 def _delivery_order(key: str) -> tuple[int, int, int]:
