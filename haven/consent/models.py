@@ -19,7 +19,7 @@ class ConsentRequest(models.Model):
     )
     token_sha256 = models.CharField(max_length=64, unique=True)
     house_rules = models.ForeignKey(
-        "meetings.HouseRules", on_delete=models.PROTECT, related_name="+"
+        "meetings.HouseRules", on_delete=models.RESTRICT, related_name="+"
     )
     sent_to = models.EmailField()
     reason = models.CharField(max_length=30, choices=Reason.choices)
@@ -45,9 +45,9 @@ class Consent(models.Model):
     invitation = models.ForeignKey(
         "invitations.Invitation", on_delete=models.CASCADE, related_name="consents"
     )
-    request = models.OneToOneField(ConsentRequest, on_delete=models.PROTECT, related_name="+")
+    request = models.OneToOneField(ConsentRequest, on_delete=models.RESTRICT, related_name="+")
     house_rules = models.ForeignKey(
-        "meetings.HouseRules", on_delete=models.PROTECT, related_name="consents"
+        "meetings.HouseRules", on_delete=models.RESTRICT, related_name="consents"
     )
     # Copied from the house rules, so the record alone says exactly what was agreed.
     rules_version = models.PositiveIntegerField()

@@ -77,7 +77,7 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
             )
             return redirect("meetings:detail", meeting_id=meeting.public_id)
     rules = meeting.current_house_rules()
-    invitations = meeting.invitations.all().prefetch_related("consents")
+    invitations = meeting.invitations.all()
     context = {
         "meeting": meeting,
         "form": form,

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 (
                     "house_rules",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="+",
                         to="meetings.houserules",
                     ),
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 (
                     "house_rules",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="consents",
                         to="meetings.houserules",
                     ),
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                 (
                     "request",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="+",
                         to="consent.consentrequest",
                     ),
