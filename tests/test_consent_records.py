@@ -1,12 +1,15 @@
 """Consent records, through the action functions (fast, in-memory database)."""
 
 import datetime as dt
+import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from haven.accounts.models import User
+from haven.audit.models import AuditEvent
 from haven.consent.actions import Answers, ConsentError, do_give_consent
 from haven.consent.models import Consent, ConsentRequest
 from haven.consent.status import State, current_consent, status_of
@@ -78,3 +81,30 @@ def test_deleting_a_meeting_removes_its_consents_too(meeting):
     do_give_consent(request.pk, 1, Answers())
     meeting.delete()  # erasure (D4) must not be blocked by the consent records
     assert not Consent.objects.exists() and not ConsentRequest.objects.exists()
+
+
+class RefusingMailServer(BaseEmailBackend):
+    """An SMTP server that is down."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def test_a_failed_email_is_audited_and_the_link_is_not_marked_sent(
+    meeting, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = do_invite(
+            meeting.host, meeting, name="Pat", email="p@example.org", role="parent_carer"
+        )
+    request = ConsentRequest.objects.get(invitation=invitation)
+    with django_capture_on_commit_callbacks(execute=True):
+        given = do_give_consent(request.pk, 1, Answers())
+    assert given.access_sent_now
+    invitation.refresh_from_db()
+    assert invitation.access_sent_at is None  # the host sees "Consented: link not sent yet"
+    assert status_of(invitation, meeting.current_house_rules()).state is State.CONSENTED
+    failed = AuditEvent.objects.filter(action="email.failed", invitation=invitation)
+    assert [event.details["kind"] for event in failed] == ["consent_request", "link", "passcode"]
+    assert not AuditEvent.objects.filter(action="email.sent", invitation=invitation).exists()
