@@ -353,6 +353,8 @@ def test_U3_changing_someone_to_a_child_asks_their_parent_and_closes_the_link(st
     assert response.status_code == 302
     gate = stack.http().get(flows.path_of(stack, invited.link))
     assert gate.status_code == 403 and "your parent or carer" in gate.text
+    first_ask = flows.newest_mail_to(stack, parent, flows.CONSENT_SUBJECT)
+    assert "your consent for Robin Shaw" in first_ask["Subject"]  # not "again": a new person
     link = flows.read_consent_link(stack, parent)
     assert flows.give_consent(stack, link, supervising_adult="Jo Shaw").status_code == 302
     attendee = flows.enter_passcode(stack, invited)

@@ -60,10 +60,10 @@ def request_consent(invitation: Invitation, reason: str, actor: Actor) -> Consen
         sent_to=invitation.consent_email,
     )
     link = settings.BASE_URL + reverse("consent:give", kwargs={"token": token})
-    again = reason in {
-        ConsentRequest.Reason.RULES_CHANGED,
-        ConsentRequest.Reason.INVITATION_CHANGED,
-    }
+    # "Agree again" only to someone who agreed before; anyone else gets a first request.
+    again = reason != ConsentRequest.Reason.INVITED and (
+        invitation.consents.filter(given_by_email=invitation.consent_email).exists()
+    )
     transaction.on_commit(lambda: emails.send_consent_request(invitation, rules, link, again=again))
     return request
 

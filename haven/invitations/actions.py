@@ -21,9 +21,6 @@ from haven.invitations import secrets as link_secrets
 from haven.invitations.models import Invitation, Role
 from haven.meetings.models import Meeting
 
-# Kept here too: callers imported it from this module before links.py existed.
-LINK_LIFETIME_AFTER_START = links.LINK_LIFETIME_AFTER_START
-
 
 class InvitationError(Exception):
     """The invitation could not be made or changed; the message says why in plain words."""
