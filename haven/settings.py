@@ -23,6 +23,9 @@ INSTALLED_APPS = [
     "haven.invitations",
     "haven.consent",
     "haven.room",
+    "haven.bans",
+    "haven.chat",
+    "haven.records",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -172,6 +175,10 @@ HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
 HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
 HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
 
+# Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
+# derived from HAVEN_SECRET_KEY.
+HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
+
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5
 HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
@@ -183,3 +190,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+# Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
+# SDP), one a line: evidence of what reached the media server. Off unless a path is set.
+HAVEN_MEDIA_REQUEST_LOG = env_str("HAVEN_MEDIA_REQUEST_LOG", "")
+if HAVEN_MEDIA_REQUEST_LOG:
+    LOGGING["handlers"]["media_requests"] = {  # type: ignore[index]
+        "class": "logging.FileHandler",
+        "filename": HAVEN_MEDIA_REQUEST_LOG,
+    }
+    LOGGING["loggers"]["haven.media.requests"] = {  # type: ignore[index]
+        "handlers": ["media_requests"],
+        "level": "DEBUG",
+        "propagate": False,
+    }

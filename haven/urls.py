@@ -15,6 +15,7 @@ urlpatterns = [
     path("join/", include("haven.invitations.urls")),
     path("consent/", include("haven.consent.urls")),
     path("room/", include("haven.room.urls")),
+    path("records/", include("haven.records.urls")),
 ]
 
 handler404 = "haven.views.not_found"

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.harness import flows
-from tests.harness.browser import axe_violations, chromium
+from tests.harness.browser import axe_violations, chromium, chromiums
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -207,3 +207,40 @@ def test_media_comes_back_after_janus_restarts(stack):
         assert attendee_media["video"]["frames"] > 0 and attendee_media["audio"]["samples"] > 0
         assert host_media["video"]["frames"] > 0 and host_media["audio"]["samples"] > 0
         assert attendee.evaluate("() => window.haven.state") == "in_meeting"
+
+
+def test_V1_someone_with_no_camera_and_no_microphone_still_takes_part(stack):
+    """An attendee whose browser has no camera or microphone at all joins, sees and hears."""
+    attendee_email = flows.unique_email("nodevices")
+    host_email = flows.unique_email("host")
+    password = stack.create_staff(host_email)
+    with chromiums(stack, True, False) as (host_browser, bare_browser):
+        host = host_browser.new_context().new_page()
+        attendee = bare_browser.new_context().new_page()
+        sign_in_page(host, stack.base_url, host_email, password)
+        meeting_id = schedule_and_invite(host, stack, attendee_email)
+        link, passcode = flows.read_access_emails(stack, attendee_email)
+        attendee.goto(link)
+        attendee.get_by_label("Passcode").fill(passcode)
+        attendee.get_by_role("button", name="Continue").click()
+        expect(attendee.get_by_role("heading", name="Before you join")).to_be_visible()
+        kinds = attendee.evaluate(
+            "async () => (await navigator.mediaDevices.enumerateDevices()).map((d) => d.kind)"
+        )
+        assert "audioinput" not in kinds and "videoinput" not in kinds, kinds
+        attendee.locator("#private-place").check()
+        attendee.locator("#join-button").click()
+        attendee.wait_for_function("() => window.haven && window.haven.state === 'waiting'")
+        host.goto(f"{stack.base_url}/room/{meeting_id}/")
+        prejoin(host, camera=True)
+        host.get_by_role("button", name="Let in Sam Carter").click()
+        attendee.wait_for_function("() => window.haven.state === 'in_meeting'")
+        media = wait_for_media(attendee)
+        assert media["video"]["frames"] > 0 and media["audio"]["samples"] > 0
+        sending = attendee.evaluate(
+            "() => window.haven.peerConnections.publisher.getSenders().filter((s) => s.track).length"
+        )
+        assert sending == 0
+        roster = host.locator("#roster-list")
+        expect(roster).to_contain_text("Sam Carter")
+        check_accessible(attendee, "meeting room with no devices")

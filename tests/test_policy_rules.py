@@ -3,7 +3,7 @@
 import pytest
 
 from haven.policy import rules
-from haven.policy.rules import MeetingState, Presence, Role
+from haven.policy.rules import MeetingState, Presence, Role, Source
 
 
 def test_S9_nobody_joins_without_confirming_a_private_place():
@@ -46,13 +46,37 @@ def test_only_the_host_ends_the_meeting():
 @pytest.mark.parametrize(
     ("audio", "video", "allowed"), [(0, 0, True), (1, 1, True), (1, 2, False), (2, 1, False)]
 )
-def test_V2_an_attendee_may_send_one_camera_and_no_screen(audio, video, allowed):
-    assert bool(rules.may_publish_streams(Role.ATTENDEE, audio, video)) is allowed
+def test_V2_an_attendee_may_send_one_camera(audio, video, allowed):
+    assert bool(rules.may_publish(Role.ATTENDEE, Source.CAMERA, audio, video)) is allowed
 
 
-def test_V2_the_host_may_send_a_camera_and_a_screen():
-    assert rules.may_publish_streams(Role.HOST, 1, 2)
-    assert not rules.may_publish_streams(Role.HOST, 1, 3)
+def test_V2_only_the_host_shares_a_screen():
+    refused = rules.may_publish(Role.ATTENDEE, Source.SCREEN, 0, 1)
+    assert refused.code == "not_allowed"
+    assert rules.may_publish(Role.HOST, Source.SCREEN, 0, 1)
+    assert rules.may_publish(Role.HOST, Source.SCREEN, 1, 1).code == "too_many_streams"
+    assert rules.may_publish(Role.HOST, Source.SCREEN, 0, 2).code == "too_many_streams"
+    assert rules.may_publish(Role.HOST, Source.SCREEN, 0, 0).code == "too_many_streams"
+
+
+def test_S3_nobody_is_admitted_while_locked():
+    assert rules.may_admit(Role.HOST, Presence.ADMITTED, MeetingState.LIVE, locked=False)
+    locked = rules.may_admit(Role.HOST, Presence.ADMITTED, MeetingState.LIVE, locked=True)
+    assert locked.code == "meeting_locked"
+    # An attendee is refused as an attendee, whether or not it is locked.
+    assert rules.may_admit(Role.ATTENDEE, Presence.ADMITTED, MeetingState.LIVE, True).code == (
+        "not_allowed"
+    )
+
+
+def test_S8_V3_only_the_host_in_the_meeting_moderates():
+    assert rules.may_moderate(Role.HOST, Presence.ADMITTED, MeetingState.LIVE)
+    for presence in Presence:
+        assert rules.may_moderate(Role.ATTENDEE, presence, MeetingState.LIVE).code == "not_allowed"
+    assert rules.may_moderate(Role.HOST, Presence.WAITING, MeetingState.LIVE).code == "not_joined"
+    assert rules.may_moderate(Role.HOST, Presence.ADMITTED, MeetingState.ENDED).code == (
+        "meeting_ended"
+    )
 
 
 def test_rejoining_after_joining_is_refused():

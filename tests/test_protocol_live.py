@@ -78,6 +78,7 @@ def test_S2_the_host_admits_and_only_then_the_attendee_gets_the_meeting(stack, m
     assert waiting == {
         "type": "waiting",
         "meeting": waiting["meeting"],
+        "locked": False,
         "message": "The host will let you in.",
     }
     listed = host.expect("waiting_list")["waiting"]

@@ -1,14 +1,27 @@
 """Write audit events. Every action function calls `record` inside its transaction."""
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from haven.audit.models import AuditEvent
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from haven.audit.models import AuditChainHead, AuditEvent, AuditIdentity
 
 if TYPE_CHECKING:
     from haven.accounts.models import User
     from haven.invitations.models import Invitation
     from haven.meetings.models import Meeting
+
+GENESIS = "0" * 64
+
+
+def pseudonym(email: str) -> str:
+    """A stable pseudonym for a person, keyed by the server's secret."""
+    return salted_hmac("haven.audit.pseudonym", email.strip().lower()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -17,16 +30,18 @@ class Actor:
 
     kind: str
     label: str
+    email: str = ""
     user: "User | None" = None
     invitation: "Invitation | None" = None
 
     @classmethod
     def staff(cls, user: "User") -> "Actor":
-        return cls("staff", f"{user.full_name} <{user.email}>", user=user)
+        return cls("staff", f"{user.full_name} <{user.email}>", user.email, user=user)
 
     @classmethod
     def invitee(cls, invitation: "Invitation") -> "Actor":
-        return cls("attendee", f"{invitation.name} <{invitation.email}>", invitation=invitation)
+        label = f"{invitation.name} <{invitation.email}>"
+        return cls("attendee", label, invitation.email, invitation=invitation)
 
     @classmethod
     def system(cls) -> "Actor":
@@ -35,6 +50,14 @@ class Actor:
     @classmethod
     def anonymous(cls, where: str) -> "Actor":
         return cls("anonymous", where)
+
+    @property
+    def ref(self) -> str:
+        return pseudonym(self.email) if self.email else f"{self.kind}:{self.label}"[:64]
+
+
+def _remember(ref: str, label: str, email: str) -> None:
+    AuditIdentity.objects.update_or_create(ref=ref, defaults={"label": label, "email": email})
 
 
 def record(
@@ -45,13 +68,78 @@ def record(
     invitation: "Invitation | None" = None,
     **details: Any,
 ) -> AuditEvent:
-    """Append one audit event."""
-    return AuditEvent.objects.create(
-        action=action,
-        actor_kind=actor.kind,
-        actor_label=actor.label,
-        actor_user=actor.user,
-        meeting=meeting,
-        invitation=invitation or actor.invitation,
-        details=details,
-    )
+    """Append one audit event to the chain."""
+    with transaction.atomic():
+        subject = invitation or actor.invitation
+        subject_ref = pseudonym(subject.email) if subject is not None else ""
+        _remember(actor.ref, actor.label, actor.email)
+        if subject is not None:
+            _remember(subject_ref, f"{subject.name} <{subject.email}>", subject.email)
+        head = _chain_head()
+        event = AuditEvent(
+            at=timezone.now(),
+            action=action,
+            actor_kind=actor.kind,
+            actor_ref=actor.ref,
+            subject_ref=subject_ref,
+            meeting_ref=str(meeting.public_id) if meeting is not None else "",
+            details=details,
+            prev_hash=head.last_hash,
+            actor_user=actor.user,
+            meeting=meeting,
+            invitation=subject,
+        )
+        event.hash = event_hash(event)
+        event.save()
+        head.last_hash = event.hash
+        head.save(update_fields=["last_hash"])
+    return event
+
+
+def _chain_head() -> AuditChainHead:
+    """The chain's head, locked: appends happen one at a time, in order."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS})
+    return head
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the previous hash and this event's content, in a canonical form."""
+    content = {
+        "prev": event.prev_hash,
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "actor_kind": event.actor_kind,
+        "actor_ref": event.actor_ref,
+        "subject_ref": event.subject_ref,
+        "meeting_ref": event.meeting_ref,
+        "details": event.details,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first audit event whose hash does not match: changed, deleted or inserted."""
+
+    event_id: int
+    reason: str
+
+
+def verify_chain() -> tuple[int, ChainBreak | None]:
+    """Walk the whole chain; return how many events were checked and the first break."""
+    expected_prev = GENESIS
+    checked = 0
+    for event in AuditEvent.objects.order_by("id").iterator():
+        if event.prev_hash != expected_prev:
+            return checked, ChainBreak(event.pk, "an event before it was changed or deleted")
+        if event_hash(event) != event.hash:
+            return checked, ChainBreak(event.pk, "its content was changed")
+        expected_prev = event.hash
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != expected_prev:
+        return checked, ChainBreak(0, "the newest events were deleted")
+    return checked, None

@@ -6,13 +6,24 @@ from django.db import models
 class AuditEvent(models.Model):
     """One thing that happened, who did it, when, and in which meeting (rule D5).
 
-    Rows are only ever added: nothing in Haven updates or deletes them.
+    Append-only and hash-chained: each row's hash covers its own content and the hash of
+    the row before, so changing or deleting a row breaks the chain (manage.py
+    verify_audit finds where). People appear only as pseudonyms (`actor_ref`,
+    `subject_ref`); who a pseudonym is lives in AuditIdentity, which erasure (D4) can
+    delete without touching the chain.
     """
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(db_index=True)
     action = models.CharField(max_length=60, db_index=True)
     actor_kind = models.CharField(max_length=20)  # "staff", "attendee", "system", "anonymous"
-    actor_label = models.CharField(max_length=200)
+    actor_ref = models.CharField(max_length=64, db_index=True)
+    subject_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    meeting_ref = models.CharField(max_length=40, blank=True, db_index=True)
+    details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    # Links for convenient queries; not part of the hash, since deleting a meeting or an
+    # invitation (retention, erasure) clears them.
     actor_user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -26,15 +37,34 @@ class AuditEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    details = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label}: {self.action}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_ref}: {self.action}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise RuntimeError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class AuditChainHead(models.Model):
+    """The hash of the newest audit event: one row, locked while an event is appended."""
+
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.last_hash
+
+
+class AuditIdentity(models.Model):
+    """Who a pseudonym in the audit log is. Erasing a person deletes their row here."""
+
+    ref = models.CharField(max_length=64, primary_key=True)
+    label = models.CharField(max_length=300)
+    email = models.EmailField(blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.label

@@ -57,7 +57,7 @@ def request_consent(invitation: Invitation, reason: str, actor: Actor) -> Consen
         invitation=invitation,
         reason=reason,
         rules_version=rules.version,
-        sent_to=invitation.consent_email,
+        sent_to="parent_carer" if invitation.is_child else "invitee",
     )
     link = settings.BASE_URL + reverse("consent:give", kwargs={"token": token})
     # "Agree again" only to someone who agreed before; anyone else gets a first request.
@@ -185,7 +185,7 @@ def do_give_consent(request_id: int, rules_version: int, answers: Answers) -> Gi
         rules_version=rules.version,
         rules_sha256=rules.sha256,
         on_behalf_of_child=invitation.is_child,
-        supervising_adult=consent.supervising_adult,
+        supervising_adult_named=bool(consent.supervising_adult),
     )
     send_access = invitation.access_sent_at is None
     if send_access:
@@ -223,12 +223,10 @@ def _store(
 def consenter(invitation: Invitation) -> Actor:
     """Who consents: for a child, their parent or carer (U3); anyone else themself (U4)."""
     if not invitation.is_child:
-        return Actor(
-            "attendee", f"{invitation.name} <{invitation.email}>"[:200], invitation=invitation
-        )
+        return Actor.invitee(invitation)
     parent = f"{invitation.parent_name} <{invitation.parent_email}>"
     label = f"{parent}, parent or carer of {invitation.name}"
-    return Actor("parent_carer", label[:200], invitation=invitation)
+    return Actor("parent_carer", label, invitation.parent_email, invitation=invitation)
 
 
 def void_consents(invitation: Invitation) -> None:

@@ -132,17 +132,23 @@ def _send(
             meeting=invitation.meeting,
             invitation=invitation,
             kind=kind,
-            to=to,
+            to=recipient_role(invitation, to),
             error=type(error).__name__,
         )
         return False
-    # The audit row says what was sent, to whom and when; never a link or a passcode.
+    # The audit row says what was sent, to whom and when; never a link or a passcode, and
+    # no address: the log names people only by pseudonym (the invitation is its subject).
     record(
         "email.sent",
         Actor.system(),
         meeting=invitation.meeting,
         invitation=invitation,
         kind=kind,
-        to=to,
+        to=recipient_role(invitation, to),
     )
     return True
+
+
+def recipient_role(invitation: Invitation, address: str) -> str:
+    """Whom of the invitation an email went to, without naming them."""
+    return "invitee" if address == invitation.email else "parent_carer"

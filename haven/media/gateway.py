@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -86,6 +87,8 @@ class MediaEvent:
     kind: str
     target: int | None
     detail: dict[str, Any] = field(default_factory=dict)
+    # For the participant's own connections (target None): "camera" or "screen".
+    source: str = "camera"
 
 
 MediaEventCallback = Callable[[MediaEvent], Awaitable[None]]
@@ -262,6 +265,33 @@ class MediaGateway:
             # ensure_room() for the same key adopts it again.
             log.warning("could not destroy a media room: %s", exc)
 
+    async def mute(self, room_key: str, feed_id: int, mid: str) -> None:
+        """Mute one stream of a feed on the media server (the host's mute, rule V3)."""
+        room = self._room(room_key)
+        handle = await self._control_handle()
+        body = {
+            "request": "moderate",
+            "secret": room.secret,
+            "room": room.room_id,
+            "id": feed_id,
+            "mid": mid,
+            "mute": True,
+        }
+        with _media_errors():
+            await handle.request(body)
+
+    async def kick(self, room_key: str, feed_id: int) -> None:
+        """Throw a feed's publisher out of the room at once (removal, rule S8)."""
+        room = self._rooms.get(room_key)
+        if room is None:
+            return
+        body = {"request": "kick", "secret": room.secret, "room": room.room_id, "id": feed_id}
+        try:
+            handle = await self._control_handle()
+            await handle.request(body, timeout=TEARDOWN_TIMEOUT)
+        except JanusClientError as exc:
+            log.info("kick of a feed that is already gone: %s", exc)
+
     # -- participants -------------------------------------------------------------------
 
     async def open_participant(
@@ -280,7 +310,9 @@ class MediaGateway:
         room = self._room(room_key)
         with _media_errors():
             session = await self.client.create_session()
-        participant = ParticipantMedia(room.room_id, session, participant_id, token, on_event)
+        participant = ParticipantMedia(
+            room.room_id, room.secret, session, participant_id, token, on_event
+        )
         try:
             await participant._join(display)
         except BaseException:
@@ -295,12 +327,14 @@ class ParticipantMedia:
     def __init__(
         self,
         room_id: int,
+        room_secret: str,
         session: JanusSession,
         participant_id: str,
         token: str,
         on_event: MediaEventCallback | None,
     ) -> None:
         self._room_id = room_id
+        self._room_secret = room_secret
         self._session = session
         self._opaque_id = f"haven-{participant_id}"
         self._token = token
@@ -310,6 +344,10 @@ class ParticipantMedia:
         self._closed = False
         self.feed_id: int | None = None
         self._private_id: int | None = None
+        self.audio_mid = ""
+        self._display = ""
+        self._screen: JanusHandle | None = None
+        self.screen_feed_id: int | None = None
 
     def __repr__(self) -> str:
         return f"<ParticipantMedia {self._opaque_id} feed={self.feed_id}>"
@@ -326,36 +364,69 @@ class ParticipantMedia:
             self._publisher = await self._session.attach(
                 opaque_id=self._opaque_id, on_event=self._event_relay(None)
             )
-            data, _ = await self._publisher.message(
-                {
-                    "request": "join",
-                    "ptype": "publisher",
-                    "room": self._room_id,
-                    "display": display,
-                    "token": self._token,
-                }
-            )
+            data, _ = await self._publisher.message(self._publisher_join(display))
         self.feed_id = int(data["id"])
         self._private_id = int(data["private_id"])
+        self._display = display
+        # From now on this handle may carry an unmute, and only for this feed (V3).
+        self._publisher.owner_feed = self.feed_id
+
+    def _publisher_join(self, display: str) -> dict[str, Any]:
+        return {
+            "request": "join",
+            "ptype": "publisher",
+            "room": self._room_id,
+            "display": display,
+            "token": self._token,
+        }
 
     def _publisher_handle(self) -> JanusHandle:
         if self._closed or self._publisher is None:
             raise MediaError("this participant's media is closed")
         return self._publisher
 
-    async def publish(self, offer_sdp: str) -> tuple[int, str]:
-        """Publish with the browser's SDP offer; returns (feed_id, answer_sdp)."""
+    async def publish(self, offer_sdp: str, source: str = "camera") -> tuple[int, str]:
+        """Publish with the browser's SDP offer; returns (feed_id, answer_sdp).
+
+        ``source`` "camera" publishes on this participant's own feed; "screen" joins a
+        second publisher for a shared screen (the policy allows that to the host only).
+        """
+        if source == "screen":
+            return await self._publish_screen(offer_sdp)
         handle = self._publisher_handle()
         with _media_errors():
-            _, jsep = await handle.message(
+            data, jsep = await handle.message(
                 {"request": "publish"}, jsep={"type": "offer", "sdp": offer_sdp}
             )
         if jsep is None or jsep.get("type") != "answer" or self.feed_id is None:
             raise MediaError("media server sent no SDP answer")
+        self.audio_mid = _audio_mid(data)
         return self.feed_id, str(jsep["sdp"])
 
-    async def unpublish(self) -> None:
-        """Stop publishing (the participant stays in the room)."""
+    async def _publish_screen(self, offer_sdp: str) -> tuple[int, str]:
+        self._publisher_handle()
+        await self.unpublish("screen")
+        with _media_errors():
+            handle = await self._session.attach(
+                opaque_id=f"{self._opaque_id}-screen", on_event=self._event_relay(None, "screen")
+            )
+            self._screen = handle
+            data, _ = await handle.message(self._publisher_join(f"{self._display} (screen)"))
+            _, jsep = await handle.message(
+                {"request": "publish"}, jsep={"type": "offer", "sdp": offer_sdp}
+            )
+        if jsep is None or jsep.get("type") != "answer":
+            raise MediaError("media server sent no SDP answer")
+        self.screen_feed_id = int(data["id"])
+        return self.screen_feed_id, str(jsep["sdp"])
+
+    async def unpublish(self, source: str = "camera") -> None:
+        """Stop publishing a source (the participant stays in the room)."""
+        if source == "screen":
+            handle, self._screen, self.screen_feed_id = self._screen, None, None
+            if handle is not None:
+                await _quietly(handle.detach(timeout=TEARDOWN_TIMEOUT))
+            return
         handle = self._publisher_handle()
         try:
             with _media_errors():
@@ -363,6 +434,26 @@ class ParticipantMedia:
         except MediaRefused as exc:
             if exc.code != NOT_PUBLISHED:
                 raise
+
+    async def unmute_own_audio(self) -> None:
+        """Lift the host's mute from this participant's OWN microphone (rule V3).
+
+        The only unmute Haven ever sends. It names this participant's own feed and goes
+        over their own publisher handle, which the Janus client checks (owner_feed).
+        """
+        handle = self._publisher_handle()
+        if self.feed_id is None or not self.audio_mid:
+            return  # nothing published, so nothing muted
+        body = {
+            "request": "moderate",
+            "secret": self._room_secret,
+            "room": self._room_id,
+            "id": self.feed_id,
+            "mid": self.audio_mid,
+            "mute": False,
+        }
+        with _media_errors():
+            await handle.request(body)
 
     async def subscribe(self, feed_id: int) -> str:
         """Subscribe to a feed; returns the media server's SDP offer."""
@@ -428,7 +519,8 @@ class ParticipantMedia:
         if self._closed:
             return
         self._closed = True
-        handles = [*self._subscriptions.values(), *([self._publisher] if self._publisher else [])]
+        own = [h for h in (self._screen, self._publisher) if h is not None]
+        handles = [*self._subscriptions.values(), *own]
         self._subscriptions.clear()
         for handle in handles:
             if not await _quietly(handle.detach(timeout=TEARDOWN_TIMEOUT)):
@@ -438,15 +530,25 @@ class ParticipantMedia:
 
     # -- events ---------------------------------------------------------------------------
 
-    def _event_relay(self, target: int | None) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    def _event_relay(
+        self, target: int | None, source: str = "camera"
+    ) -> Callable[[dict[str, Any]], Awaitable[None]]:
         async def relay(message: dict[str, Any]) -> None:
             if self._on_event is None or self._closed:
                 return
             event = translate_event(message, target)
             if event is not None:
-                await self._on_event(event)
+                await self._on_event(dataclasses.replace(event, source=source))
 
         return relay
+
+
+def _audio_mid(configured: dict[str, Any]) -> str:
+    """The mid of the audio stream in a ``configured`` event ("" if none)."""
+    for stream in configured.get("streams", []):
+        if isinstance(stream, dict) and stream.get("type") == "audio":
+            return str(stream.get("mid", ""))
+    return ""
 
 
 async def _quietly(request: Awaitable[None]) -> bool:

@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Subprotocol
 
 log = logging.getLogger(__name__)
+requests_log = logging.getLogger("haven.media.requests")
 
 VIDEOROOM = "janus.plugin.videoroom"
 EventCallback = Callable[[dict[str, Any]], Awaitable[None]]
@@ -67,20 +68,24 @@ class ForbiddenRequest(ValueError):
     """A plugin request that Haven must never send (policy S7)."""
 
 
-def check_request_allowed(body: Mapping[str, Any]) -> None:
-    """Refuse plugin requests that could record, forward or unmute media.
+def check_request_allowed(body: Mapping[str, Any], owner_feed: int | None = None) -> None:
+    """Refuse plugin requests that could record, forward or unmute someone else's media.
 
-    Haven never records (S7), never forwards RTP anywhere, and never unmutes someone
-    else. ``JanusClient.send`` applies this guard to every plugin message, so that no
-    future code path can do any of it by accident. Raises ForbiddenRequest.
+    Haven never records (S7) and never forwards RTP anywhere. An unmute (a ``moderate``
+    with mute false) may only travel over the handle of the publisher it unmutes:
+    ``owner_feed`` is the feed that the sending handle itself publishes (V3: nobody but
+    the person can unmute them). ``JanusClient.send`` applies this guard to every plugin
+    message, so that no code path can do any of it by accident. Raises ForbiddenRequest.
     """
     request = str(body.get("request", ""))
     if "record" in request or "rtp_forward" in request:
         raise ForbiddenRequest(f"request {request!r} is not allowed")
     if body.get("record") is True:
         raise ForbiddenRequest("recording is not allowed")
-    if body.get("mute") is False:
-        raise ForbiddenRequest("unmuting is not allowed")
+    if "mute" in body and body["mute"] is not True:
+        own = request == "moderate" and owner_feed is not None and body.get("id") == owner_feed
+        if not own:
+            raise ForbiddenRequest("unmuting anyone but the sender's own stream is not allowed")
 
 
 @dataclass
@@ -98,6 +103,10 @@ class JanusHandle:
     handle_id: int
     on_event: EventCallback | None = field(default=None, repr=False)
     alive: bool = True
+    opaque_id: str = ""
+    # The feed this handle publishes, once it has joined as a publisher: the only feed
+    # an unmute sent over this handle may name (see check_request_allowed).
+    owner_feed: int | None = None
 
     @property
     def client(self) -> JanusClient:
@@ -137,7 +146,11 @@ class JanusHandle:
         if jsep is not None:
             extra["jsep"] = dict(jsep)
         reply = await self.client.send(
-            self._envelope("message", **extra), wait_past_ack=True, timeout=timeout
+            self._envelope("message", **extra),
+            wait_past_ack=True,
+            timeout=timeout,
+            owner_feed=self.owner_feed,
+            label=self.opaque_id,
         )
         data = reply.get("plugindata", {}).get("data", {})
         if not isinstance(data, dict):
@@ -188,7 +201,7 @@ class JanusSession:
         if opaque_id is not None:
             request["opaque_id"] = opaque_id
         reply = await self.client.send(request)
-        handle = JanusHandle(self, int(reply["data"]["id"]), on_event)
+        handle = JanusHandle(self, int(reply["data"]["id"]), on_event, opaque_id=opaque_id or "")
         self.handles[handle.handle_id] = handle
         self.client._remember_handle(handle)
         return handle
@@ -324,14 +337,21 @@ class JanusClient:
         *,
         wait_past_ack: bool = False,
         timeout: float | None = None,
+        owner_feed: int | None = None,
+        label: str = "",
     ) -> dict[str, Any]:
         """Send one Janus API request and return its answer.
 
+        ``owner_feed`` and ``label`` come from the handle a plugin message is sent over:
+        the feed it publishes (for the unmute guard) and its opaque id (for the log).
         Raises JanusUnavailable when not connected or the connection drops, JanusTimeout
         when no answer comes in time, and JanusError for a Janus ``error`` answer.
         """
+        body = payload.get("body", {})
         if payload.get("janus") == "message":
-            check_request_allowed(payload.get("body", {}))  # before anything else
+            check_request_allowed(body, owner_feed)  # before anything else
+        # Every request, named but without secrets or SDP: evidence of what reached Janus.
+        requests_log.debug("%s %s %s", payload.get("janus"), body.get("request", "-"), label or "-")
         ws = self._ws
         if ws is None:
             raise JanusUnavailable("not connected to Janus")

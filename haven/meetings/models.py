@@ -27,6 +27,7 @@ class Meeting(models.Model):
     starts_at = models.DateTimeField()
     duration_minutes = models.PositiveIntegerField(default=60)
     state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
+    locked = models.BooleanField(default=False, help_text="Nobody new can enter (rule S3).")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -52,19 +52,32 @@ NOT_IN_MEETING = _refuse("not_allowed", "You can do that once the host has let y
 MEETING_OVER = _refuse("meeting_ended", "This meeting has ended.")
 
 
+class Source(StrEnum):
+    """What a published stream carries."""
+
+    CAMERA = "camera"
+    SCREEN = "screen"
+
+
 @dataclass(frozen=True)
 class StreamAllowance:
-    """How many streams of each kind one person may send (rule V2)."""
+    """How many streams of each kind one publication may carry (rule V2)."""
 
     audio: int
     video: int
 
 
-# The host may send a camera and a shared screen; attendees a camera only (rule V2).
+# A camera publication: one microphone and one camera. A screen: one video, nothing else.
 STREAMS = {
-    Role.HOST: StreamAllowance(audio=1, video=2),
-    Role.ATTENDEE: StreamAllowance(audio=1, video=1),
+    Source.CAMERA: StreamAllowance(audio=1, video=1),
+    Source.SCREEN: StreamAllowance(audio=0, video=1),
 }
+# Who may publish what (rule V2: only the host shares a screen).
+SOURCES = {
+    Role.HOST: frozenset({Source.CAMERA, Source.SCREEN}),
+    Role.ATTENDEE: frozenset({Source.CAMERA}),
+}
+LOCKED = _refuse("meeting_locked", "The meeting is locked. Unlock it to let people in.")
 
 
 def may_join(role: Role, presence: Presence, meeting: MeetingState, confirmed: bool) -> Decision:
@@ -86,8 +99,8 @@ def entry_presence(role: Role) -> Presence:
     return Presence.ADMITTED if role is Role.HOST else Presence.WAITING
 
 
-def may_admit(actor: Role, actor_presence: Presence, meeting: MeetingState) -> Decision:
-    """Only the host, in the meeting, lets people in from the waiting room (rule S2)."""
+def may_moderate(actor: Role, actor_presence: Presence, meeting: MeetingState) -> Decision:
+    """Host actions in a live meeting: admit, turn away, lock, remove, ban, ask, mute."""
     if actor is not Role.HOST:
         return HOST_ONLY
     if meeting is MeetingState.ENDED:
@@ -95,6 +108,16 @@ def may_admit(actor: Role, actor_presence: Presence, meeting: MeetingState) -> D
     if actor_presence is not Presence.ADMITTED:
         return _refuse("not_joined", "Join the meeting first.")
     return ALLOW
+
+
+def may_admit(
+    actor: Role, actor_presence: Presence, meeting: MeetingState, locked: bool = False
+) -> Decision:
+    """Only the host lets people in, and nobody gets in while it is locked (S2, S3)."""
+    decision = may_moderate(actor, actor_presence, meeting)
+    if decision and locked:
+        return LOCKED
+    return decision
 
 
 def may_end_meeting(actor: Role, meeting: MeetingState) -> Decision:
@@ -115,15 +138,27 @@ def may_use_media(presence: Presence, meeting: MeetingState) -> Decision:
     return ALLOW
 
 
+def may_chat(presence: Presence, meeting: MeetingState) -> Decision:
+    """Chat is for people in the meeting, never the waiting room (S2); to everyone (S5)."""
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if presence is not Presence.ADMITTED:
+        return NOT_IN_MEETING
+    return ALLOW
+
+
 def may_receive_meeting_events(presence: Presence) -> bool:
     """Roster, feeds and chat reach only people in the meeting (rule S2)."""
     return presence is Presence.ADMITTED
 
 
-def may_publish_streams(role: Role, audio: int, video: int) -> Decision:
-    """Refuse an offer with more streams than the role may send (rule V2)."""
-    allowance = STREAMS[role]
-    if audio > allowance.audio or video > allowance.video:
+def may_publish(role: Role, source: Source, audio: int, video: int) -> Decision:
+    """Refuse a screen from anyone but the host, and any extra stream (rule V2)."""
+    if source not in SOURCES[role]:
+        return _refuse("not_allowed", "Only the host can share a screen.")
+    allowance = STREAMS[source]
+    too_many = audio > allowance.audio or video > allowance.video
+    if too_many or (source is Source.SCREEN and video != 1):
         return _refuse(
             "too_many_streams",
             "Only the host can share a screen."

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from haven.accounts.models import User
 from haven.audit.log import Actor
+from haven.bans.models import is_excluded
 from haven.consent.status import has_current_consent
 from haven.invitations.models import Invitation
 from haven.meetings.models import Meeting
@@ -62,6 +63,8 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     invitation = Invitation.objects.filter(pk=invitation_id, meeting=meeting).first()
     if invitation is None or not invitation_is_usable(invitation):
         return None
+    if is_excluded(meeting.pk, meeting.organisation_id, invitation.email):
+        return None  # removed from this meeting, or banned (rule S8)
     return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
 
 

@@ -1,22 +1,28 @@
 """Every change to a live meeting: check, change, audit, then broadcast after commit.
 
 The WebSocket consumer calls these (through database_sync_to_async); each is one
-transaction, so a refused or failed action changes nothing and tells nobody.
+transaction, so a refused or failed action changes nothing and tells nobody. Media-server
+work (mute, kick) happens in the consumer, after the action has committed.
 """
 
 import secrets
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from haven.audit.log import Actor, record
+from haven.bans.models import Ban, Removal
 from haven.meetings.models import Meeting
 from haven.policy import rules
-from haven.policy.rules import Decision, MeetingState, Presence, Role
+from haven.policy.rules import Decision, MeetingState, Presence, Role, Source
+from haven.records.actions import do_close_chat
 from haven.room import groups
 from haven.room import protocol as p
 from haven.room.access import Identity
 from haven.room.models import Participant
+
+LeftBecause = Participant.LeftBecause
 
 
 class Refused(Exception):
@@ -25,6 +31,10 @@ class Refused(Exception):
     def __init__(self, decision: Decision) -> None:
         super().__init__(decision.message)
         self.decision = decision
+
+
+NOT_WAITING = Decision(False, "not_found", "Nobody with that id is waiting.")
+NOT_PRESENT = Decision(False, "not_found", "Nobody with that id is in this meeting.")
 
 
 def require(decision: Decision) -> None:
@@ -40,28 +50,73 @@ def meeting_state(meeting: Meeting) -> MeetingState:
     return MeetingState(meeting.state)
 
 
+# Snapshots sent to clients
+
+
 def person(participant: Participant) -> p.Person:
+    if participant.is_host:
+        host = participant.meeting.host
+        return p.Person(
+            participant=participant.public_id,
+            name=participant.name,
+            role="host",
+            is_host=True,
+            job_title=host.job_title,
+            staff_page=participant.meeting.policy.staff_page_url,
+        )
     return p.Person(
         participant=participant.public_id,
         name=participant.name,
-        role="host" if participant.is_host else participant.invitation.role,  # type: ignore[union-attr]
-        is_host=participant.is_host,
+        role=participant.invitation.role,  # type: ignore[union-attr]
+        is_host=False,
     )
+
+
+def waiting_person(participant: Participant) -> p.Person:
+    flags = [
+        flag
+        for flag, present in (
+            ("second_device", participant.second_device),
+            ("arrived_while_locked", participant.arrived_while_locked),
+        )
+        if present
+    ]
+    return person(participant).model_copy(update={"flags": flags})
+
+
+def _related(queryset: QuerySet[Participant]) -> QuerySet[Participant]:
+    return queryset.select_related("invitation", "meeting__host", "meeting__policy")
 
 
 def roster(meeting: Meeting) -> list[p.Person]:
     admitted = meeting.participants.filter(state=Participant.State.ADMITTED)
-    return [person(each) for each in admitted.select_related("invitation")]
+    return [person(each) for each in _related(admitted)]
 
 
 def feeds(meeting: Meeting) -> list[p.Feed]:
-    admitted = meeting.participants.filter(state=Participant.State.ADMITTED, feed_id__isnull=False)
-    return [p.Feed(feed=each.feed_id, participant=each.public_id) for each in admitted]  # type: ignore[arg-type]
+    admitted = meeting.participants.filter(state=Participant.State.ADMITTED)
+    found = []
+    for each in admitted.filter(Q(feed_id__isnull=False) | Q(screen_feed_id__isnull=False)):
+        if each.feed_id is not None:
+            found.append(p.Feed(feed=each.feed_id, participant=each.public_id))
+        if each.screen_feed_id is not None:
+            found.append(
+                p.Feed(feed=each.screen_feed_id, participant=each.public_id, source="screen")
+            )
+    return found
 
 
 def waiting(meeting: Meeting) -> list[p.Person]:
     queue = meeting.participants.filter(state=Participant.State.WAITING)
-    return [person(each) for each in queue.select_related("invitation")]
+    return [waiting_person(each) for each in _related(queue)]
+
+
+def send_roster(meeting: Meeting) -> None:
+    groups.send_on_commit(groups.in_meeting(meeting), p.Roster(roster=roster(meeting)))
+
+
+def send_waiting_list(meeting: Meeting) -> None:
+    groups.send_on_commit(groups.hosts(meeting), p.WaitingList(waiting=waiting(meeting)))
 
 
 def refuse_and_audit(identity: Identity, message_type: str, decision: Decision) -> None:
@@ -73,6 +128,9 @@ def refuse_and_audit(identity: Identity, message_type: str, decision: Decision) 
         message_type=message_type,
         code=decision.code,
     )
+
+
+# Entering and leaving
 
 
 @transaction.atomic
@@ -90,15 +148,34 @@ def do_join(identity: Identity, channel_name: str, confirmed: bool) -> Participa
         state=entry.value,
         channel_name=channel_name,
         admitted_at=timezone.now() if entry is Presence.ADMITTED else None,
+        second_device=_already_connected(meeting, identity),
+        arrived_while_locked=meeting.locked and entry is Presence.WAITING,
     )
     record("room.confirmed_private_place", identity.actor, meeting=meeting)
     if identity.role is Role.HOST:
         _start(meeting, identity.actor)
         send_roster(meeting)
-    else:
-        record("room.entered_waiting_room", identity.actor, meeting=meeting)
-        send_waiting_list(meeting)
+        return participant
+    record(
+        "room.entered_waiting_room",
+        identity.actor,
+        meeting=meeting,
+        second_device=participant.second_device,
+        locked=meeting.locked,
+    )
+    if meeting.locked:
+        record("room.arrived_while_locked", identity.actor, meeting=meeting)
+        groups.send_on_commit(groups.hosts(meeting), p.LockAttempt(name=participant.name))
+    send_waiting_list(meeting)
     return participant
+
+
+def _already_connected(meeting: Meeting, identity: Identity) -> bool:
+    """Is this invitation already in use by another connection? (rule S1)"""
+    if identity.invitation is None:
+        return False
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    return meeting.participants.filter(invitation=identity.invitation, state__in=live).exists()
 
 
 def _start(meeting: Meeting, actor: Actor) -> None:
@@ -111,89 +188,263 @@ def _start(meeting: Meeting, actor: Actor) -> None:
 
 
 @transaction.atomic
-def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Participant:
-    """Let one person in from the waiting room. Only the host may (rule S2)."""
+def do_leave(participant: Participant, actor: Actor, because: str = LeftBecause.LEFT) -> bool:
+    """Leave the meeting or the waiting room; everyone affected is told. False if gone."""
+    participant.refresh_from_db()
+    if participant.state == Participant.State.LEFT:
+        return False
+    was = participant.state
+    participant.state = Participant.State.LEFT
+    participant.left_because = because
+    participant.left_at = timezone.now()
+    participant.save(update_fields=["state", "left_because", "left_at"])
+    meeting = participant.meeting
+    record("room.left", actor, meeting=meeting, was=was, because=because)
+    for feed_id in (participant.feed_id, participant.screen_feed_id):
+        if feed_id is not None:
+            groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
+    if was == Participant.State.ADMITTED:
+        send_roster(meeting)
+    else:
+        send_waiting_list(meeting)
+    return True
+
+
+# The host's actions
+
+
+def _moderation(host: Participant, identity: Identity, *, admitting: bool = False) -> Meeting:
+    """Lock the meeting row and check the host may act on it now."""
     meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
     host.refresh_from_db()
-    require(rules.may_admit(identity.role, presence(host), meeting_state(meeting)))
-    target = (
+    if admitting:
+        require(
+            rules.may_admit(identity.role, presence(host), meeting_state(meeting), meeting.locked)
+        )
+    else:
+        require(rules.may_moderate(identity.role, presence(host), meeting_state(meeting)))
+    return meeting
+
+
+def _target(meeting: Meeting, public_id: str, *states: str) -> Participant:
+    found = (
         meeting.participants.select_related("invitation")
-        .filter(public_id=target_public_id, state=Participant.State.WAITING)
+        .filter(public_id=public_id, state__in=states, invitation__isnull=False)
         .first()
     )
-    if target is None:
-        raise Refused(Decision(False, "not_found", "Nobody with that id is waiting."))
+    if found is None:
+        raise Refused(NOT_WAITING if states == (Participant.State.WAITING,) else NOT_PRESENT)
+    return found
+
+
+def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
     target.state = Participant.State.ADMITTED
     target.admitted_at = timezone.now()
     target.admitted_by = identity.user
     target.save(update_fields=["state", "admitted_at", "admitted_by"])
-    record("room.admitted", identity.actor, meeting=meeting, invitation=target.invitation)
+    record(
+        "room.admitted",
+        identity.actor,
+        meeting=meeting,
+        invitation=target.invitation,
+        second_device=target.second_device,
+    )
     groups.signal_on_commit(target.channel_name, {"type": "room.admitted"})
+
+
+@transaction.atomic
+def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Participant:
+    """Let one person in from the waiting room. Only the host may, and not while locked."""
+    meeting = _moderation(host, identity, admitting=True)
+    target = _target(meeting, target_public_id, Participant.State.WAITING)
+    _admit(meeting, target, identity)
     send_roster(meeting)
     send_waiting_list(meeting)
     return target
 
 
 @transaction.atomic
-def do_record_feed(participant: Participant, feed_id: int) -> None:
-    """Note the media feed a participant now sends, and tell the meeting."""
-    participant.feed_id = feed_id
-    participant.save(update_fields=["feed_id"])
-    feed = p.Feed(feed=feed_id, participant=participant.public_id)
-    groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedAdded(feed=feed))
+def do_admit_all(host: Participant, identity: Identity) -> int:
+    """Let everyone waiting in. Returns how many."""
+    meeting = _moderation(host, identity, admitting=True)
+    queue = list(
+        meeting.participants.filter(state=Participant.State.WAITING, invitation__isnull=False)
+    )
+    for target in queue:
+        _admit(meeting, target, identity)
+    send_roster(meeting)
+    send_waiting_list(meeting)
+    return len(queue)
 
 
 @transaction.atomic
-def do_forget_feed(participant: Participant) -> None:
-    """The media server lost this participant's feed (it restarted)."""
-    participant.refresh_from_db()
-    if participant.feed_id is None:
+def do_turn_away(
+    host: Participant, identity: Identity, target_public_id: str, message: str
+) -> None:
+    """Send one person away from the waiting room with a short message."""
+    meeting = _moderation(host, identity)
+    target = _target(meeting, target_public_id, Participant.State.WAITING)
+    _end_presence(target, LeftBecause.TURNED_AWAY)
+    record("room.turned_away", identity.actor, meeting=meeting, invitation=target.invitation)
+    groups.send_on_commit(
+        target.channel_name, p.TurnedAway(message=message), group=False, close=True
+    )
+    send_waiting_list(meeting)
+
+
+def _end_presence(target: Participant, because: str) -> None:
+    target.state = Participant.State.LEFT
+    target.left_because = because
+    target.left_at = timezone.now()
+    target.save(update_fields=["state", "left_because", "left_at"])
+
+
+@transaction.atomic
+def do_set_lock(host: Participant, identity: Identity, locked: bool) -> None:
+    """Lock or unlock the meeting (rule S3). Everyone connected is told."""
+    meeting = _moderation(host, identity)
+    if meeting.locked == locked:
         return
-    feed_id, participant.feed_id = participant.feed_id, None
-    participant.save(update_fields=["feed_id"])
-    groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedRemoved(feed=feed_id))
-
-
-def live_meetings_in_meeting_groups() -> list[str]:
-    """The content groups of every meeting in progress."""
-    return [groups.in_meeting(meeting) for meeting in Meeting.objects.filter(state="live")]
+    meeting.locked = locked
+    meeting.save(update_fields=["locked"])
+    record("meeting.locked" if locked else "meeting.unlocked", identity.actor, meeting=meeting)
+    groups.send_on_commit(groups.everyone(meeting), p.LockChanged(locked=locked))
 
 
 @transaction.atomic
-def do_leave(participant: Participant, actor: Actor) -> None:
-    """Leave the meeting or the waiting room; everyone in the meeting is told."""
-    participant.refresh_from_db()
-    if participant.state == Participant.State.LEFT:
-        return
-    was = participant.state
-    participant.state = Participant.State.LEFT
-    participant.left_at = timezone.now()
-    participant.save(update_fields=["state", "left_at"])
-    meeting = participant.meeting
-    record("room.left", actor, meeting=meeting, was=was)
-    if participant.feed_id is not None:
-        groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=participant.feed_id))
-    if was == Participant.State.ADMITTED:
-        send_roster(meeting)
-    else:
-        send_waiting_list(meeting)
+def do_remove(
+    host: Participant, identity: Identity, target_public_id: str, reason: str, *, ban: bool
+) -> list[int]:
+    """Remove someone at once; they cannot come back to this meeting (S8). A ban also
+    blocks their email from every meeting of the organisation until it is lifted.
+    Returns the feeds they were publishing, for the media server to drop."""
+    meeting = _moderation(host, identity)
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    target = _target(meeting, target_public_id, *live)
+    invitation = target.invitation
+    assert invitation is not None and identity.user is not None
+    email = invitation.email.strip().lower()
+    Removal.objects.create(meeting=meeting, email=email, reason=reason, removed_by=identity.user)
+    if ban:
+        Ban.objects.create(
+            organisation=meeting.organisation,
+            email=email,
+            reason=reason,
+            banned_by=identity.user,
+            meeting=meeting,
+        )
+    record(
+        "room.banned" if ban else "room.removed",
+        identity.actor,
+        meeting=meeting,
+        invitation=invitation,
+        reason=reason,
+    )
+    # Every connection of this person goes: a second device too.
+    feeds_gone: list[int] = []
+    for each in meeting.participants.filter(invitation=invitation, state__in=live):
+        feeds_gone += [f for f in (each.feed_id, each.screen_feed_id) if f is not None]
+        _end_presence(each, LeftBecause.BANNED if ban else LeftBecause.REMOVED)
+        groups.signal_on_commit(each.channel_name, {"type": "room.removed"})
+    for feed_id in feeds_gone:
+        groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
+    send_roster(meeting)
+    send_waiting_list(meeting)
+    return feeds_gone
 
 
 @transaction.atomic
-def do_end_meeting(identity: Identity) -> None:
-    """End the meeting for everyone, waiting room included."""
+def do_ask(host: Participant, identity: Identity, target_public_id: str | None, what: str) -> None:
+    """Ask one person or everyone to mute or turn their camera off (V3): a request only."""
+    meeting = _moderation(host, identity)
+    targets = _admitted_attendees(meeting, target_public_id)
+    record(
+        "room.asked", identity.actor, meeting=meeting, what=what, everyone=target_public_id is None
+    )
+    for target in targets:
+        groups.send_on_commit(target.channel_name, p.Asked(what=what), group=False)  # type: ignore[arg-type]
+
+
+@transaction.atomic
+def do_mute(
+    host: Participant, identity: Identity, target_public_id: str | None
+) -> list[Participant]:
+    """Mute one person or everyone on the media server (V3). Returns whom to mute there."""
+    meeting = _moderation(host, identity)
+    targets = _admitted_attendees(meeting, target_public_id)
+    record(
+        "room.muted",
+        identity.actor,
+        meeting=meeting,
+        everyone=target_public_id is None,
+        count=len(targets),
+    )
+    for target in targets:
+        groups.signal_on_commit(target.channel_name, {"type": "room.muted_by_host"})
+    return targets
+
+
+def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Participant]:
+    if public_id is not None:
+        return [_target(meeting, public_id, Participant.State.ADMITTED)]
+    admitted = meeting.participants.filter(
+        state=Participant.State.ADMITTED, invitation__isnull=False
+    )
+    return list(admitted)
+
+
+@transaction.atomic
+def do_end_meeting(identity: Identity, *, keep_transcript: bool = True) -> None:
+    """End the meeting for everyone, waiting room included, and close its chat: kept as
+    an encrypted transcript until its retention date, or destroyed now (S6)."""
     meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
     require(rules.may_end_meeting(identity.role, meeting_state(meeting)))
     meeting.state = Meeting.State.ENDED
     meeting.ended_at = timezone.now()
     meeting.save(update_fields=["state", "ended_at"])
     record("meeting.ended", identity.actor, meeting=meeting)
+    do_close_chat(meeting, identity.actor, keep=keep_transcript)
     groups.signal_on_commit(groups.everyone(meeting), {"type": "room.ended"}, group=True)
 
 
-def send_roster(meeting: Meeting) -> None:
-    groups.send_on_commit(groups.in_meeting(meeting), p.Roster(roster=roster(meeting)))
+# Media bookkeeping
 
 
-def send_waiting_list(meeting: Meeting) -> None:
-    groups.send_on_commit(groups.hosts(meeting), p.WaitingList(waiting=waiting(meeting)))
+@transaction.atomic
+def do_record_feed(participant: Participant, source: Source, feed_id: int, audio_mid: str) -> None:
+    """Note a feed whose media is now up, and tell the meeting."""
+    participant.refresh_from_db()
+    if participant.state != Participant.State.ADMITTED:
+        return
+    if source is Source.SCREEN:
+        participant.screen_feed_id = feed_id
+        participant.save(update_fields=["screen_feed_id"])
+        record("room.screen_shared", Actor.staff(participant.user), meeting=participant.meeting)  # type: ignore[arg-type]
+    else:
+        participant.feed_id, participant.audio_mid = feed_id, audio_mid
+        participant.save(update_fields=["feed_id", "audio_mid"])
+    feed = p.Feed(feed=feed_id, participant=participant.public_id, source=source.value)
+    groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedAdded(feed=feed))
+
+
+@transaction.atomic
+def do_forget_feed(participant: Participant, source: Source | None = None) -> None:
+    """A feed stopped: unpublished, or lost when the media server restarted (None: all)."""
+    participant.refresh_from_db()
+    gone = []
+    if source in (None, Source.CAMERA) and participant.feed_id is not None:
+        gone.append(participant.feed_id)
+        participant.feed_id, participant.audio_mid = None, ""
+    if source in (None, Source.SCREEN) and participant.screen_feed_id is not None:
+        gone.append(participant.screen_feed_id)
+        participant.screen_feed_id = None
+    if not gone:
+        return
+    participant.save(update_fields=["feed_id", "audio_mid", "screen_feed_id"])
+    for feed_id in gone:
+        groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedRemoved(feed=feed_id))
+
+
+def live_meetings_in_meeting_groups() -> list[str]:
+    """The content groups of every meeting in progress."""
+    return [groups.in_meeting(meeting) for meeting in Meeting.objects.filter(state="live")]

@@ -29,9 +29,25 @@ class Participant(models.Model):
         related_name="participants",
     )
     name = models.CharField(max_length=150)
+
+    class LeftBecause(models.TextChoices):
+        LEFT = "left", "Left"
+        DISCONNECTED = "disconnected", "Connection closed"
+        TURNED_AWAY = "turned_away", "Turned away by the host"
+        REMOVED = "removed", "Removed by the host"
+        BANNED = "banned", "Banned by the host"
+        MEETING_ENDED = "meeting_ended", "The meeting ended"
+
     state = models.CharField(max_length=20, choices=State.choices, default=State.CONNECTED)
+    left_because = models.CharField(max_length=20, choices=LeftBecause.choices, blank=True)
     channel_name = models.CharField(max_length=200)
+    # Flags the host sees in the waiting room.
+    second_device = models.BooleanField(default=False, help_text="Rule S1.")
+    arrived_while_locked = models.BooleanField(default=False, help_text="Rule S3.")
+    # What this person publishes on the media server.
     feed_id = models.BigIntegerField(null=True, blank=True)
+    audio_mid = models.CharField(max_length=16, blank=True)
+    screen_feed_id = models.BigIntegerField(null=True, blank=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     admitted_by = models.ForeignKey(

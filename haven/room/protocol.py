@@ -69,9 +69,64 @@ class Admit(_ClientMessage):
     participant: PublicId
 
 
+Source = Literal["camera", "screen"]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class Publish(_ClientMessage):
     type: Literal["publish"]
+    source: Source = "camera"
     jsep: OfferJsep
+
+
+class Unpublish(_ClientMessage):
+    type: Literal["unpublish"]
+    source: Source
+
+
+class AdmitAll(_ClientMessage):
+    type: Literal["admit_all"]
+
+
+class TurnAway(_ClientMessage):
+    type: Literal["turn_away"]
+    participant: PublicId
+    message: str = Field(default="", max_length=200)
+
+
+class Lock(_ClientMessage):
+    type: Literal["lock"]
+
+
+class Unlock(_ClientMessage):
+    type: Literal["unlock"]
+
+
+class Remove(_ClientMessage):
+    type: Literal["remove"]
+    participant: PublicId
+    reason: Reason
+
+
+class Ban(_ClientMessage):
+    type: Literal["ban"]
+    participant: PublicId
+    reason: Reason
+
+
+class Ask(_ClientMessage):
+    type: Literal["ask"]
+    participant: PublicId | None
+    what: Literal["mute", "camera_off"]
+
+
+class Mute(_ClientMessage):
+    type: Literal["mute"]
+    participant: PublicId | None
+
+
+class UnmuteSelf(_ClientMessage):
+    type: Literal["unmute_self"]
 
 
 class Subscribe(_ClientMessage):
@@ -97,26 +152,72 @@ class Leave(_ClientMessage):
 
 class EndMeeting(_ClientMessage):
     type: Literal["end_meeting"]
+    transcript: Literal["keep", "destroy"] = "keep"
 
 
+class SendChat(_ClientMessage):
+    """To everyone in the meeting. There is no recipient field: no private chat (S5)."""
+
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class RemoveChat(_ClientMessage):
+    type: Literal["chat_remove"]
+    message: str = Field(pattern=r"^m_[0-9a-f]{16}$")
+
+
+CLIENT_MODELS = (
+    Hello,
+    Join,
+    Admit,
+    AdmitAll,
+    TurnAway,
+    Lock,
+    Unlock,
+    Remove,
+    Ban,
+    Ask,
+    Mute,
+    UnmuteSelf,
+    Publish,
+    Unpublish,
+    Subscribe,
+    SubscribeAnswer,
+    Trickle,
+    Leave,
+    EndMeeting,
+    SendChat,
+    RemoveChat,
+)
 ClientMessage = Annotated[
-    Hello | Join | Admit | Publish | Subscribe | SubscribeAnswer | Trickle | Leave | EndMeeting,
+    Hello
+    | Join
+    | Admit
+    | AdmitAll
+    | TurnAway
+    | Lock
+    | Unlock
+    | Remove
+    | Ban
+    | Ask
+    | Mute
+    | UnmuteSelf
+    | Publish
+    | Unpublish
+    | Subscribe
+    | SubscribeAnswer
+    | Trickle
+    | Leave
+    | EndMeeting
+    | SendChat
+    | RemoveChat,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (
-        Hello,
-        Join,
-        Admit,
-        Publish,
-        Subscribe,
-        SubscribeAnswer,
-        Trickle,
-        Leave,
-        EndMeeting,
-    )
+    for model in CLIENT_MODELS
 )
 
 
@@ -153,11 +254,15 @@ class Person(_Strict):
     name: str
     role: str
     is_host: bool
+    job_title: str | None = None
+    staff_page: str | None = None
+    flags: list[str] | None = None
 
 
 class Feed(_Strict):
     feed: int
     participant: str
+    source: Source = "camera"
 
 
 class HostIdentity(_Strict):
@@ -185,6 +290,17 @@ class _ServerMessage(_Strict):
     re: RequestId | None = None
 
 
+class ChatItem(_Strict):
+    id: str
+    author: str
+    author_is_host: bool
+    participant: str | None
+    text: str
+    at: str
+    # Links are shown as plain text with a warning, never made clickable (S4).
+    has_link: bool
+
+
 class Welcome(_ServerMessage):
     type: Literal["welcome"] = "welcome"
     protocol: int = PROTOCOL_VERSION
@@ -198,6 +314,7 @@ class Joined(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     waiting: list[Person]
+    chat: list[ChatItem]
 
 
 class WaitingMeeting(_Strict):
@@ -208,6 +325,7 @@ class WaitingMeeting(_Strict):
 class Waiting(_ServerMessage):
     type: Literal["waiting"] = "waiting"
     meeting: WaitingMeeting
+    locked: bool
     message: str
 
 
@@ -221,6 +339,7 @@ class Admitted(_ServerMessage):
     you: str
     roster: list[Person]
     feeds: list[Feed]
+    chat: list[ChatItem]
 
 
 class Roster(_ServerMessage):
@@ -255,6 +374,55 @@ class Subscribed(_ServerMessage):
     feed: int
 
 
+class LockChanged(_ServerMessage):
+    type: Literal["lock_changed"] = "lock_changed"
+    locked: bool
+
+
+class LockAttempt(_ServerMessage):
+    type: Literal["lock_attempt"] = "lock_attempt"
+    name: str
+
+
+class TurnedAway(_ServerMessage):
+    type: Literal["turned_away"] = "turned_away"
+    message: str
+
+
+class Removed(_ServerMessage):
+    type: Literal["removed"] = "removed"
+
+
+class Asked(_ServerMessage):
+    type: Literal["asked"] = "asked"
+    what: Literal["mute", "camera_off"]
+
+
+class MutedByHost(_ServerMessage):
+    type: Literal["muted_by_host"] = "muted_by_host"
+
+
+class Unmuted(_ServerMessage):
+    type: Literal["unmuted"] = "unmuted"
+
+
+class Chat(_ServerMessage):
+    type: Literal["chat"] = "chat"
+    message: ChatItem
+
+
+class ChatSent(_ServerMessage):
+    """The sender's acknowledgement: the message is stored."""
+
+    type: Literal["chat_sent"] = "chat_sent"
+    message: str
+
+
+class ChatRemoved(_ServerMessage):
+    type: Literal["chat_removed"] = "chat_removed"
+    message: str
+
+
 class MediaRestarted(_ServerMessage):
     type: Literal["media_restarted"] = "media_restarted"
 
@@ -285,6 +453,16 @@ ServerMessage = Annotated[
     | FeedRemoved
     | SubscribeOffer
     | Subscribed
+    | LockChanged
+    | LockAttempt
+    | TurnedAway
+    | Removed
+    | Asked
+    | MutedByHost
+    | Unmuted
+    | Chat
+    | ChatSent
+    | ChatRemoved
     | MediaRestarted
     | Left
     | MeetingEnded
@@ -295,7 +473,17 @@ server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 # Messages that carry something of the meeting itself: never sent to the waiting room (S2).
 MEETING_CONTENT = frozenset(
-    {"joined", "admitted", "roster", "feed_added", "feed_removed", "published", "subscribe_offer"}
+    {
+        "joined",
+        "admitted",
+        "roster",
+        "feed_added",
+        "feed_removed",
+        "published",
+        "subscribe_offer",
+        "chat",
+        "chat_removed",
+    }
 )
 
 

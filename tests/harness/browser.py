@@ -40,15 +40,28 @@ def _wrapper(stack: Stack) -> Path:
 
 @contextlib.contextmanager
 def chromium(stack: Stack, *, fake_devices: bool = True) -> Iterator[Browser]:
-    flags = FLAGS if fake_devices else [f for f in FLAGS if "fake-device" not in f]
+    """One Chromium in the stack's namespace (fake camera and microphone by default)."""
+    with chromiums(stack, fake_devices) as (browser,):
+        yield browser
+
+
+@contextlib.contextmanager
+def chromiums(stack: Stack, *fake_devices: bool) -> Iterator[tuple[Browser, ...]]:
+    """Several Chromium processes, one for each flag: with fake devices, or with none."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(_wrapper(stack)), args=flags, headless=True
-        )
+        launched: list[Browser] = []
         try:
-            yield browser
+            for fake in fake_devices:
+                flags = FLAGS if fake else [f for f in FLAGS if "fake-device" not in f]
+                launched.append(
+                    playwright.chromium.launch(
+                        executable_path=str(_wrapper(stack)), args=flags, headless=True
+                    )
+                )
+            yield tuple(launched)
         finally:
-            browser.close()
+            for browser in launched:
+                browser.close()
 
 
 def axe_violations(page: Page) -> list[str]:

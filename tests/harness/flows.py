@@ -84,13 +84,32 @@ class Invited:
     passcode: str
 
 
-def invite(stack: Stack, host: httpx.Client, meeting_id: str, name: str = "Sam Carter") -> Invited:
-    """Invite a parent or carer, agree to the house rules as they would (following the
-    consent link over HTTP), then read their link and passcode from the two emails."""
-    address = unique_email("attendee")
-    response = send_invitation(host, meeting_id, name=name, email=address)
+def invite(
+    stack: Stack,
+    host: httpx.Client,
+    meeting_id: str,
+    name: str = "Sam Carter",
+    *,
+    role: str = "parent_carer",
+    email: str | None = None,
+) -> Invited:
+    """Invite someone, agree to the house rules as they would (following the consent link
+    over HTTP; for a child, as their parent or carer), then read their link and passcode
+    from the two emails."""
+    address = email or unique_email("attendee")
+    consenter = unique_email("parent") if role == "child" else address
+    response = send_invitation(
+        host,
+        meeting_id,
+        name=name,
+        email=address,
+        role=role,
+        parent_name=f"Parent of {name}" if role == "child" else "",
+        parent_email=consenter if role == "child" else "",
+    )
     assert response.status_code == 302, response.text
-    response = give_consent(stack, read_consent_link(stack, address))
+    adult = f"Parent of {name}" if role == "child" else ""
+    response = give_consent(stack, read_consent_link(stack, consenter), supervising_adult=adult)
     assert response.status_code == 302, response.text
     link, passcode = read_access_emails(stack, address, consent_first=False)
     return Invited(name, address, link, passcode)
@@ -254,6 +273,7 @@ class Socket:
             legacy=True,  # a long-lived connection closed by close(), not a with-block
         )
         self.received: list[dict[str, Any]] = []
+        self._next_id = 1000
         OPEN_SOCKETS.append(self)
 
     def send(self, message: dict[str, Any] | str) -> None:
@@ -275,8 +295,24 @@ class Socket:
             assert message["type"] != "error" or kind == "error", message
 
     def request(self, message: dict[str, Any] | str) -> dict[str, Any]:
+        """Send and return the reply to it (matched by request id; other traffic skipped).
+
+        A raw string frame carries no id: the next error is returned. An id this method
+        chose is taken off the reply again.
+        """
+        if isinstance(message, str):
+            self.send(message)
+            return self.expect("error")
+        chosen = "id" not in message
+        self._next_id += 1
+        request_id = message.setdefault("id", self._next_id)
         self.send(message)
-        return self.receive()
+        while True:
+            reply = self.receive()
+            if reply.get("re") == request_id:
+                if chosen:
+                    del reply["re"]
+                return reply
 
     def nothing_arrives(self, seconds: float = 1.0) -> list[dict[str, Any]]:
         """Everything that arrives within the time (expected: nothing)."""

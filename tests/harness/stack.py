@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-import mailbox
 import os
 import secrets
 import sqlite3
@@ -70,6 +69,11 @@ class Stack:
     def database(self) -> Path:
         return self.folder / "haven.sqlite3"
 
+    def media_requests(self) -> list[str]:
+        """Every request Haven has sent to Janus so far: "kind request opaque-id" lines."""
+        path = self.folder / "media-requests.log"
+        return path.read_text().splitlines() if path.exists() else []
+
     @property
     def maildir(self) -> Path:
         return self.folder / "maildir"
@@ -111,9 +115,13 @@ class Stack:
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
         connection.row_factory = sqlite3.Row
         try:
-            query = "SELECT * FROM audit_auditevent"
+            # actor_label: who the pseudonym is, from the identity table (gone after erasure).
+            query = (
+                "SELECT e.*, i.label AS actor_label FROM audit_auditevent e"
+                " LEFT JOIN audit_auditidentity i ON i.ref = e.actor_ref"
+            )
             rows = connection.execute(
-                query + (" WHERE action = ?" if action else "") + " ORDER BY id",
+                query + (" WHERE e.action = ?" if action else "") + " ORDER BY e.id",
                 (action,) if action else (),
             ).fetchall()
         finally:
@@ -121,21 +129,22 @@ class Stack:
         return [dict(row) for row in rows]
 
     def mail_to(self, address: str, subject_contains: str, timeout: float = 10) -> EmailMessage:
-        """Wait for an email to this address whose subject contains the words."""
+        """Wait for an email to this address whose subject contains the words (the newest)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for message in self.all_mail():
+            for message in reversed(self.all_mail()):
                 if address in message["To"] and subject_contains in message["Subject"]:
                     return message
             time.sleep(0.1)
         raise AssertionError(f"no email to {address} about {subject_contains!r} arrived")
 
     def all_mail(self) -> list[EmailMessage]:
-        if not self.maildir.exists():
-            return []
-        box = mailbox.Maildir(self.maildir, create=False)
+        """Every email the SMTP server received, oldest first."""
+        files = [*self.maildir.glob("new/*"), *self.maildir.glob("cur/*")]
+        files.sort(key=lambda path: path.stat().st_mtime_ns)
         return [
-            email.message_from_bytes(bytes(message), policy=email.policy.default) for message in box
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in files
         ]
 
 
@@ -192,6 +201,7 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         "HAVEN_JANUS_API_SECRET": janus.api_secret,
         "HAVEN_JANUS_ADMIN_KEY": janus.admin_key,
         "HAVEN_LOG_LEVEL": "WARNING",
+        "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
     }
 
 

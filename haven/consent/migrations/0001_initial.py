@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("invitations", "0002_consent_first"),
-        ("meetings", "0002_house_rules_and_cancelling"),
+        ("meetings", "0003_house_rules_and_cancelling"),
     ]
 
     operations = [

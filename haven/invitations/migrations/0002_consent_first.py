@@ -14,7 +14,7 @@ def mark_earlier_links_as_sent(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("invitations", "0001_initial"),
-        ("meetings", "0002_house_rules_and_cancelling"),
+        ("meetings", "0003_house_rules_and_cancelling"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,8 +2,9 @@
 /**
  * Haven meeting protocol, version 1 (docs/protocol.md): the WebSocket and nothing else.
  *
- * No DOM here. The UI module (room.js) decides what to show; this module only opens the
- * socket, says hello, numbers requests, matches replies and hands out messages by type.
+ * No DOM here. The UI modules (room.js and the modules it loads) decide what to show;
+ * this module only opens the socket, says hello, numbers requests, matches replies and
+ * hands out messages by type.
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -15,9 +16,17 @@ const REQUEST_TIMEOUT_MS = 20000;
 const REMEMBERED_IDS = 500;
 
 /**
- * @typedef {{participant: string, name: string, role: string, is_host: boolean}} Person
- *   Someone in the roster or the waiting room. `role` is "host" or the invitee's role.
- * @typedef {{feed: number, participant: string}} FeedInfo  A published camera/microphone.
+ * @typedef {object} Person  Someone in the roster or the waiting room.
+ * @property {string} participant
+ * @property {string} name
+ * @property {string} role  "host" or the invitee's role
+ * @property {boolean} is_host  only ever true for staff (rule U1)
+ * @property {string} [job_title]  the host's entry only
+ * @property {string} [staff_page]  the host's entry only
+ * @property {string[]} [flags]  waiting-room entries: "second_device", "arrived_while_locked"
+ * @typedef {"camera"|"screen"} Source
+ * @typedef {{feed: number, participant: string, source?: Source}} FeedInfo
+ *   A published feed: a camera and microphone, or (the host only) a shared screen.
  * @typedef {{type: "offer"|"answer", sdp: string}} Jsep
  * @typedef {{candidate: string, sdpMid: string|null, sdpMLineIndex: number|null}} Candidate
  * @typedef {{name: string, job_title: string, staff_page: string}} HostIdentity
@@ -28,7 +37,8 @@ const REMEMBERED_IDS = 500;
  *   meeting: {title: string, starts_at: string, state: string, recorded: boolean,
  *             host: HostIdentity}}} WelcomeMessage
  * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[], waiting: Person[]}} JoinedMessage
- * @typedef {ServerMessage & {meeting: {title: string, starts_at: string}, message: string}} WaitingMessage
+ * @typedef {ServerMessage & {meeting: {title: string, starts_at: string}, locked: boolean,
+ *   message: string}} WaitingMessage
  * @typedef {ServerMessage & {waiting: Person[]}} WaitingListMessage
  * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[]}} AdmittedMessage
  * @typedef {ServerMessage & {roster: Person[]}} RosterMessage
@@ -37,6 +47,10 @@ const REMEMBERED_IDS = 500;
  * @typedef {ServerMessage & {feed: number}} FeedRemovedMessage
  * @typedef {ServerMessage & {feed: number, jsep: Jsep}} SubscribeOfferMessage
  * @typedef {ServerMessage & {feed: number}} SubscribedMessage
+ * @typedef {ServerMessage & {locked: boolean}} LockChangedMessage
+ * @typedef {ServerMessage & {name: string}} LockAttemptMessage
+ * @typedef {ServerMessage & {message: string}} TurnedAwayMessage
+ * @typedef {ServerMessage & {what: "mute"|"camera_off"}} AskedMessage
  * @typedef {ServerMessage & {code: string, message: string}} ErrorMessage
  *
  * @typedef {{code: number, reason: string, wasClean: boolean}} CloseInfo

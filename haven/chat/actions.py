@@ -1,0 +1,92 @@
+"""Chat in a meeting: stored first, then sent to everyone in the meeting (after commit)."""
+
+import datetime as dt
+import secrets
+
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from haven.audit.log import record
+from haven.chat.models import ChatMessage
+from haven.chat.text import clean, has_link
+from haven.policy import rules
+from haven.policy.rules import Decision, MeetingState, Presence
+from haven.room import groups
+from haven.room import protocol as p
+from haven.room.access import Identity
+from haven.room.actions import Refused, require
+from haven.room.models import Participant
+
+EMPTY = Decision(False, "bad_message", "The message is empty.")
+
+
+def chat_item(message: ChatMessage) -> p.ChatItem:
+    return p.ChatItem(
+        id=message.public_id,
+        author=message.author_name,
+        author_is_host=message.author_is_host,
+        participant=message.participant.public_id if message.participant else None,
+        text=message.text,
+        at=message.created_at.isoformat(),
+        has_link=has_link(message.text),
+    )
+
+
+@transaction.atomic
+def do_send_chat(participant: Participant, text: str) -> ChatMessage:
+    """Store one message for everyone in the meeting, then send it (S5: no recipient)."""
+    participant.refresh_from_db()
+    meeting = participant.meeting
+    require(rules.may_chat(Presence(participant.state), MeetingState(meeting.state)))
+    text = clean(text)
+    if not text:
+        raise Refused(EMPTY)
+    message = ChatMessage.objects.create(
+        public_id=f"m_{secrets.token_hex(8)}",
+        meeting=meeting,
+        participant=participant,
+        author_name=participant.name,
+        author_is_host=participant.is_host,
+        text=text,
+    )
+    groups.send_on_commit(groups.in_meeting(meeting), p.Chat(message=chat_item(message)))
+    return message
+
+
+@transaction.atomic
+def do_remove_chat(host: Participant, identity: Identity, message_id: str) -> None:
+    """The host removes a message for everyone; the removal is audited, the text is not."""
+    host.refresh_from_db()
+    meeting = identity.meeting
+    require(rules.may_moderate(identity.role, Presence(host.state), MeetingState(meeting.state)))
+    message = ChatMessage.objects.filter(
+        meeting=meeting, public_id=message_id, removed_at__isnull=True
+    ).first()
+    if message is None:
+        raise Refused(Decision(False, "not_found", "There is no such message."))
+    message.removed_at = timezone.now()
+    message.save(update_fields=["removed_at"])
+    record("chat.removed", identity.actor, meeting=meeting, message=message_id)
+    groups.send_on_commit(groups.in_meeting(meeting), p.ChatRemoved(message=message_id))
+
+
+def history(participant: Participant) -> list[p.ChatItem]:
+    """Messages since this person was first admitted to this meeting (all, for the host)."""
+    since = _first_admitted(participant)
+    messages = ChatMessage.objects.filter(
+        meeting_id=participant.meeting_id, removed_at__isnull=True
+    ).select_related("participant")
+    if since is not None:
+        messages = messages.filter(created_at__gte=since)
+    return [chat_item(message) for message in messages]
+
+
+def _first_admitted(participant: Participant) -> dt.datetime | None:
+    if participant.is_host:
+        return None
+    earlier = Participant.objects.filter(
+        meeting_id=participant.meeting_id, invitation=participant.invitation
+    ).aggregate(first=Min("admitted_at"))
+    first: dt.datetime | None = earlier["first"]
+    return first or participant.admitted_at

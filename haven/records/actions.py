@@ -1,0 +1,105 @@
+"""Transcripts: saved encrypted when a meeting ends, or destroyed; every read audited."""
+
+import datetime as dt
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from haven.audit.log import Actor, record
+from haven.chat.models import ChatMessage
+from haven.meetings.models import Meeting
+from haven.records import crypto
+from haven.records.models import Transcript, TranscriptKey
+
+
+def _context(meeting: Meeting) -> bytes:
+    return f"haven-transcript:{meeting.public_id}".encode()
+
+
+@transaction.atomic
+def do_close_chat(meeting: Meeting, actor: Actor, keep: bool) -> Transcript:
+    """At the end of a meeting: encrypt its chat into a transcript with a retention date,
+    or destroy it now (the host decides, rule S6). The chat rows are deleted either way."""
+    messages = list(
+        ChatMessage.objects.filter(meeting=meeting, removed_at__isnull=True).order_by(
+            "created_at", "id"
+        )
+    )
+    retention = meeting.meeting_type.transcript_retention_days
+    transcript = Transcript.objects.create(
+        meeting=meeting,
+        message_count=len(messages),
+        retain_until=timezone.localdate() + dt.timedelta(days=retention),
+    )
+    if keep:
+        _seal(transcript, meeting, messages)
+        record("transcript.kept", actor, meeting=meeting, retain_until=str(transcript.retain_until))
+    else:
+        _mark_destroyed(transcript, "host_chose")
+        record("transcript.destroyed", actor, meeting=meeting, because="host_chose")
+    ChatMessage.objects.filter(meeting=meeting).delete()
+    return transcript
+
+
+def _seal(transcript: Transcript, meeting: Meeting, messages: list[ChatMessage]) -> None:
+    lines = [
+        {
+            "at": m.created_at.isoformat(),
+            "author": m.author_name,
+            "host": m.author_is_host,
+            "text": m.text,
+        }
+        for m in messages
+    ]
+    sealed = crypto.seal(json.dumps(lines).encode("utf-8"), _context(meeting))
+    transcript.ciphertext, transcript.nonce = sealed.ciphertext, sealed.nonce
+    transcript.save(update_fields=["ciphertext", "nonce"])
+    TranscriptKey.objects.create(
+        transcript=transcript, wrapped_key=sealed.wrapped_key, wrap_nonce=sealed.wrap_nonce
+    )
+
+
+def _mark_destroyed(transcript: Transcript, because: str) -> None:
+    TranscriptKey.objects.filter(transcript=transcript).delete()
+    transcript.ciphertext = transcript.nonce = None
+    transcript.destroyed_at = timezone.now()
+    transcript.destroyed_because = because
+    transcript.save(update_fields=["ciphertext", "nonce", "destroyed_at", "destroyed_because"])
+
+
+def read_transcript(transcript: Transcript, actor: Actor, how: str) -> list[dict[str, object]]:
+    """Decrypt a transcript for authorised staff; every read or download is audited."""
+    key = transcript.key
+    sealed = crypto.Sealed(
+        bytes(transcript.ciphertext or b""),
+        bytes(transcript.nonce or b""),
+        bytes(key.wrapped_key),
+        bytes(key.wrap_nonce),
+    )
+    lines: list[dict[str, object]] = json.loads(
+        crypto.open_sealed(sealed, _context(transcript.meeting))
+    )
+    record(f"transcript.{how}", actor, meeting=transcript.meeting)
+    return lines
+
+
+@transaction.atomic
+def do_destroy_transcript(transcript: Transcript, actor: Actor, because: str) -> None:
+    """Crypto-shred a transcript now (the host's choice, or its retention date passed)."""
+    transcript = Transcript.objects.select_for_update().get(pk=transcript.pk)
+    if transcript.is_destroyed:
+        return
+    _mark_destroyed(transcript, because)
+    record("transcript.destroyed", actor, meeting=transcript.meeting, because=because)
+
+
+def destroy_expired_transcripts(today: dt.date | None = None) -> int:
+    """Destroy every transcript past its retention date (run on a schedule, rule D3)."""
+    today = today or timezone.localdate()
+    due = Transcript.objects.filter(destroyed_at__isnull=True, retain_until__lt=today)
+    count = 0
+    for transcript in due:
+        do_destroy_transcript(transcript, Actor.system(), "retention_ended")
+        count += 1
+    return count

@@ -1,0 +1,139 @@
+"""Publishing, subscribing and the person's own microphone: relayed to the media server
+only after the policy allows it."""
+
+import re
+
+from channels.db import database_sync_to_async
+
+from haven.audit.log import record
+from haven.media.gateway import MediaEvent, ParticipantMedia
+from haven.policy import rules
+from haven.policy.rules import Decision, Source
+from haven.room import actions
+from haven.room import protocol as p
+from haven.room.actions import Refused
+from haven.room.connection import RoomConnection, check
+from haven.room.media import MEDIA_FAILURES, get_gateway
+from haven.room.models import Participant
+
+NO_SUCH_FEED = Decision(False, "not_found", "There is no such feed in this meeting.")
+_MEDIA_LINE = re.compile(r"^m=(audio|video|application)\s", re.MULTILINE)
+
+
+class MediaHandlers(RoomConnection):
+    """publish, unpublish, subscribe, subscribe_answer, trickle, unmute_self."""
+
+    async def on_publish(self, message: p.Publish) -> None:
+        participant = await self.require_media()
+        source = Source(message.source)
+        audio, video = count_media_sections(message.jsep.sdp)
+        check(rules.may_publish(self.identity.role, source, audio, video))
+        media = await self.open_media(participant)
+        feed_id, answer = await media.publish(message.jsep.sdp, source.value)
+        # The meeting hears of the feed once its media is up (on_media_event): Janus
+        # refuses subscriptions to a publisher whose connection is not up yet.
+        reply = p.Published(feed=feed_id, jsep=p.AnswerJsep(type="answer", sdp=answer))
+        await self.send_message(reply, message.id)
+
+    async def on_unpublish(self, message: p.Unpublish) -> None:
+        participant = await self.require_media()
+        source = Source(message.source)
+        check(rules.may_publish(self.identity.role, source, 0, 1 if source is Source.SCREEN else 0))
+        if self.media is None:
+            raise Refused(Decision(False, "not_found", "You are not sending that."))
+        await self.media.unpublish(source.value)
+        await database_sync_to_async(actions.do_forget_feed)(participant, source)
+
+    async def on_subscribe(self, message: p.Subscribe) -> None:
+        participant = await self.require_media()
+        await self.require_feed(participant, message.feed)
+        media = await self.open_media(participant)
+        offer = await media.subscribe(message.feed)
+        reply = p.SubscribeOffer(feed=message.feed, jsep=p.OfferJsep(type="offer", sdp=offer))
+        await self.send_message(reply, message.id)
+
+    async def on_subscribe_answer(self, message: p.SubscribeAnswer) -> None:
+        participant = await self.require_media()
+        await self.require_feed(participant, message.feed)
+        media = await self.open_media(participant)
+        await media.start_subscription(message.feed, message.jsep.sdp)
+        await self.send_message(p.Subscribed(feed=message.feed), message.id)
+
+    async def on_trickle(self, message: p.Trickle) -> None:
+        await self.require_media()
+        if self.media is None:
+            raise Refused(Decision(False, "not_found", "Publish or subscribe first."))
+        candidate = message.candidate.model_dump(exclude_none=True) if message.candidate else None
+        await self.media.trickle(message.feed, candidate)
+
+    async def on_unmute_self(self, message: p.UnmuteSelf) -> None:
+        """Only ever the sender's own microphone: the message names nobody (rule V3)."""
+        await self.require_media()
+        if self.host_muted and self.media is not None:
+            await self.media.unmute_own_audio()
+            await database_sync_to_async(record)(
+                "room.unmuted_self", self.identity.actor, meeting=self.identity.meeting
+            )
+        self.host_muted = False
+        await self.send_message(p.Unmuted(), message.id)
+
+    async def require_feed(self, participant: Participant, feed_id: int) -> None:
+        exists = await database_sync_to_async(_feed_is_in_meeting)(participant, feed_id)
+        if not exists:
+            raise Refused(NO_SUCH_FEED)
+
+    async def open_media(self, participant: Participant) -> ParticipantMedia:
+        """Open this person's media session; their token is allowed only now (after S2)."""
+        if self.media is None:
+            meeting = self.identity.meeting
+            gateway = await get_gateway()
+            await gateway.ensure_room(
+                meeting.room_key, max_publishers=meeting.meeting_type.max_attendees + 2
+            )
+            await gateway.allow(meeting.room_key, self.media_token)
+            self.media = await gateway.open_participant(
+                meeting.room_key,
+                participant_id=participant.public_id,
+                display=participant.name,
+                token=self.media_token,
+                on_event=self.on_media_event,
+            )
+        return self.media
+
+    async def on_media_event(self, event: MediaEvent) -> None:
+        """The media server says something about one of this person's connections."""
+        media, participant = self.media, self.participant
+        if participant is None or media is None or event.target is not None:
+            return
+        if event.kind != "connected":
+            return
+        source = Source(event.source)
+        feed_id = media.screen_feed_id if source is Source.SCREEN else media.feed_id
+        if feed_id is not None:
+            await database_sync_to_async(actions.do_record_feed)(
+                participant, source, feed_id, media.audio_mid
+            )
+
+    async def close_media(self) -> None:
+        media, self.media = self.media, None
+        if media is None:
+            return
+        await media.close()
+        try:
+            gateway = await get_gateway()
+            await gateway.disallow(self.identity.meeting.room_key, self.media_token)
+        except MEDIA_FAILURES:
+            pass  # the room is gone or Janus is down: the token is useless either way
+
+
+def _feed_is_in_meeting(participant: Participant, feed_id: int) -> bool:
+    others = Participant.objects.filter(
+        meeting_id=participant.meeting_id, state=Participant.State.ADMITTED
+    ).exclude(pk=participant.pk)
+    return others.filter(feed_id=feed_id).exists() or others.filter(screen_feed_id=feed_id).exists()
+
+
+def count_media_sections(sdp: str) -> tuple[int, int]:
+    """How many audio and video streams an SDP offer would send (rule V2)."""
+    kinds = _MEDIA_LINE.findall(sdp.replace("\r\n", "\n"))
+    return kinds.count("audio"), kinds.count("video")

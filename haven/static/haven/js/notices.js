@@ -1,0 +1,65 @@
+// @ts-check
+/**
+ * Telling the person what happened: the error region (role="alert"), the polite
+ * announcer for screen readers, and the server's error codes in plain English.
+ */
+import { ProtocolError } from "./protocol.js";
+import { ui } from "./state.js";
+
+const RELOAD = "Something went wrong between this page and the server. Reload the page and try again.";
+
+/** @type {Record<string, string>} server error codes in plain English */
+export const ERROR_WORDS = {
+  bad_json: RELOAD,
+  bad_message: RELOAD,
+  unknown_type: RELOAD,
+  hello_required: RELOAD,
+  unsupported_version: "This page is out of date. Reload the page to get the newest version.",
+  confirmation_required: "Tick the box to confirm you cannot be overheard or overlooked.",
+  not_joined: "You need to join the meeting first.",
+  not_allowed: "You are not allowed to do that.",
+  not_found: "That person is no longer in the meeting or the waiting room.",
+  too_many_streams: "You can only send one camera and one microphone.",
+  bad_sdp: "Your browser could not set up sound and video for this meeting. Reload the page and try again.",
+  media_unavailable: "The video service did not answer. Wait a moment, then try again.",
+  meeting_ended: "The meeting has ended.",
+  meeting_locked: "The meeting is locked, so nobody can be let in. Unlock the meeting first, then let them in.",
+  rate_limited: "Too many things happened too quickly. Wait a moment, then try again.",
+  server_error: "Something went wrong on the server. Wait a moment, then try again.",
+  timeout: "The server took too long to answer. Check your internet connection, then try again.",
+  connection_closed: "The connection to the meeting was lost.",
+};
+
+/** @param {string} text  shown in the role="alert" region, in plain English */
+export function showError(text) {
+  const paragraph = document.createElement("p");
+  paragraph.textContent = text;
+  ui.error.replaceChildren(paragraph);
+}
+
+export function clearError() {
+  ui.error.replaceChildren();
+}
+
+/**
+ * Say something to screen-reader users without moving focus. Kept as separate lines so
+ * two quick arrivals are both read.
+ * @param {string} text
+ */
+export function announce(text) {
+  const line = document.createElement("p");
+  line.textContent = text;
+  ui.announcer.append(line);
+  while (ui.announcer.childElementCount > 3) ui.announcer.firstElementChild?.remove();
+}
+
+/**
+ * @param {unknown} error
+ * @param {string} what  what failed, e.g. "We could not show Sam's video."
+ * @returns {string}
+ */
+export function describeFailure(error, what) {
+  const code = error instanceof ProtocolError ? error.code : "";
+  const why = ERROR_WORDS[code];
+  return why ? `${what} ${why}` : `${what} Please try again.`;
+}

@@ -1,0 +1,277 @@
+"""In the meeting, over the raw protocol against a live Haven and Janus (issue 4).
+
+Forbidden paths are tested as hard as allowed ones: an attendee who sends the host's
+messages by hand is refused with a stable code, audited, and nothing reaches Janus.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import flows
+from tests.harness.flows import Socket
+
+ATTENDEE_ROLES = ["professional", "parent_carer", "young_person"]
+SCREEN_OFFER = (
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+)
+
+
+@dataclass
+class Meeting:
+    id: str
+    host_client: httpx.Client
+    host: Socket
+    host_pid: str
+
+    def waiting(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The host's next waiting list (that includes `name`, if given)."""
+        while True:
+            waiting = self.host.expect("waiting_list")["waiting"]
+            if name is None or any(p["name"] == name for p in waiting):
+                return waiting
+
+
+def start_meeting(stack, title="Annual review") -> Meeting:
+    host_client, _ = flows.sign_in(stack)
+    meeting_id = flows.create_meeting(host_client, title)
+    host = Socket(stack, host_client, meeting_id)
+    joined = flows.join(host)
+    return Meeting(meeting_id, host_client, host, joined["you"])
+
+
+def arrive(stack, meeting: Meeting, name="Sam Carter", role="parent_carer", invited=None):
+    """An invitee enters their passcode and joins the waiting room."""
+    invited = invited or flows.invite(stack, meeting.host_client, meeting.id, name, role=role)
+    client = flows.enter_passcode(stack, invited)
+    socket = Socket(stack, client, meeting.id)
+    waiting = flows.join(socket)
+    person = next(p for p in meeting.waiting(name) if p["name"] == name)
+    return socket, person["participant"], waiting, invited
+
+
+def admitted(stack, meeting: Meeting, name="Sam Carter", role="parent_carer"):
+    socket, pid, _, invited = arrive(stack, meeting, name, role)
+    meeting.host.send({"type": "admit", "participant": pid})
+    socket.expect("admitted")
+    return socket, pid, invited
+
+
+def host_messages(target: str, host_pid: str) -> list[dict[str, Any]]:
+    """Every message only the host may send, aimed at someone real."""
+    return [
+        {"type": "admit", "participant": target},
+        {"type": "admit_all"},
+        {"type": "turn_away", "participant": target, "message": "Go away"},
+        {"type": "lock"},
+        {"type": "unlock"},
+        {"type": "remove", "participant": host_pid, "reason": "I want to be in charge"},
+        {"type": "ban", "participant": host_pid, "reason": "I want to be in charge"},
+        {"type": "ask", "participant": host_pid, "what": "mute"},
+        {"type": "ask", "participant": None, "what": "camera_off"},
+        {"type": "mute", "participant": host_pid},
+        {"type": "mute", "participant": None},
+        {"type": "publish", "source": "screen", "jsep": {"type": "offer", "sdp": SCREEN_OFFER}},
+        {"type": "unpublish", "source": "screen"},
+        {"type": "end_meeting"},
+    ]
+
+
+MEDIA_CONTROL = ("moderate", "kick", "destroy", "allowed", "publish", "join")
+
+
+@pytest.mark.parametrize("role", ATTENDEE_ROLES)
+def test_S2_S3_S8_V2_V3_an_attendee_sending_host_messages_is_refused_audited_and_janus_untouched(
+    stack, role
+):
+    meeting = start_meeting(stack)
+    inside, _inside_pid, _ = admitted(stack, meeting, "Ann Admitted", role)
+    waiting, waiting_pid, _, _ = arrive(stack, meeting, "Wes Waiting", role)
+    host_pid = meeting.host_pid
+    requests_before = stack.media_requests()
+    refused_before = len(stack.audit("protocol.refused"))
+    sent = []
+    for socket in (inside, waiting):
+        for message in host_messages(waiting_pid, host_pid):
+            reply = socket.request(message)
+            assert reply["type"] == "error", (message, reply)
+            assert reply["code"] == "not_allowed", (message, reply)
+            sent.append(message["type"])
+    # No message of any kind unmutes someone else or turns their camera on (V3).
+    for socket in (inside, waiting):
+        assert socket.request({"type": "unmute", "participant": host_pid})["code"] == "unknown_type"
+        assert (
+            socket.request({"type": "unmute_self", "participant": host_pid})["code"]
+            == "bad_message"
+        )
+        assert (
+            socket.request({"type": "ask", "participant": host_pid, "what": "camera_on"})["code"]
+            == "bad_message"
+        )
+    refused = stack.audit("protocol.refused")[refused_before:]
+    assert [json.loads(row["details"])["message_type"] for row in refused] == sent
+    assert all(row["actor_kind"] == "attendee" for row in refused)
+    # Nothing reached the media server: no request at all while this went on.
+    new_requests = stack.media_requests()[len(requests_before) :]
+    assert not [line for line in new_requests if line.split()[1] in MEDIA_CONTROL], new_requests
+    # And nothing changed: the meeting is live, unlocked, the host still there.
+    assert not stack.audit("meeting.locked") or all(
+        r["actor_kind"] == "staff" for r in stack.audit("meeting.locked")
+    )
+    # The meeting still works for the host.
+    meeting.host.send({"type": "admit", "participant": waiting_pid})
+    assert waiting.expect("admitted")["you"] == waiting_pid
+
+
+def test_S3_a_locked_meeting_lets_nobody_new_in_and_tells_the_host(stack):
+    meeting = start_meeting(stack)
+    meeting.host.send({"type": "lock"})
+    assert meeting.host.expect("lock_changed") == {"type": "lock_changed", "locked": True}
+    invited = flows.invite(stack, meeting.host_client, meeting.id, "Lou Late")
+    client = flows.enter_passcode(stack, invited)
+    late = Socket(stack, client, meeting.id)
+    waiting = flows.join(late)
+    assert waiting["locked"] is True and "locked" in waiting["message"]
+    assert meeting.host.expect("lock_attempt") == {"type": "lock_attempt", "name": "Lou Late"}
+    person = meeting.waiting("Lou Late")[0]
+    assert person["flags"] == ["arrived_while_locked"]
+    refused = meeting.host.request({"type": "admit", "participant": person["participant"]})
+    assert refused["code"] == "meeting_locked"
+    assert meeting.host.request({"type": "admit_all"})["code"] == "meeting_locked"
+    assert late.nothing_arrives(0.5) == []  # still nothing of the meeting
+    meeting.host.send({"type": "unlock"})
+    assert late.expect("lock_changed") == {"type": "lock_changed", "locked": False}
+    meeting.host.send({"type": "admit", "participant": person["participant"]})
+    assert late.expect("admitted")["you"] == person["participant"]
+    actions = [row["action"] for row in stack.audit() if row["meeting_id"] is not None]
+    assert {"meeting.locked", "meeting.unlocked", "room.arrived_while_locked"} <= set(actions)
+
+
+def test_S2_the_host_admits_everyone_or_turns_one_away_with_a_message(stack):
+    meeting = start_meeting(stack)
+    first, _, _, _ = arrive(stack, meeting, "Fay First")
+    second, second_pid, _, invited = arrive(stack, meeting, "Sid Second")
+    meeting.host.send(
+        {"type": "turn_away", "participant": second_pid, "message": "Please come at 2pm."}
+    )
+    assert second.expect("turned_away") == {"type": "turned_away", "message": "Please come at 2pm."}
+    with pytest.raises(Exception, match="4000"):
+        second.receive()
+    assert stack.audit("room.turned_away")
+    meeting.host.send({"type": "admit_all"})
+    assert first.expect("admitted")["type"] == "admitted"
+    # Turned away is not removed: they may come back to the waiting room.
+    _back, back_pid, _, _ = arrive(stack, meeting, "Sid Second", invited=invited)
+    assert back_pid != second_pid
+
+
+def test_S8_a_removed_person_cannot_come_back_by_the_same_link_or_another_device(stack):
+    meeting = start_meeting(stack)
+    attendee, pid, invited = admitted(stack, meeting, "Rob Removed")
+    assert meeting.host.request({"type": "remove", "participant": pid})["code"] == "bad_message"
+    assert (
+        meeting.host.request({"type": "remove", "participant": pid, "reason": ""})["code"]
+        == "bad_message"
+    )
+    meeting.host.send({"type": "remove", "participant": pid, "reason": "Recorded the meeting."})
+    assert attendee.expect("removed") == {"type": "removed"}
+    with pytest.raises(Exception, match="4000"):
+        attendee.receive()
+    rows = [
+        r
+        for r in stack.audit("room.removed")
+        if invited.email in r["actor_label"] or r["invitation_id"]
+    ]
+    assert json.loads(rows[-1]["details"])["reason"] == "Recorded the meeting."
+    # The same browser session: refused. Another device with the same link and passcode: refused.
+    again = flows.enter_passcode(stack, invited)
+    with pytest.raises(Exception, match="403"):
+        Socket(stack, again, meeting.id)
+    assert again.get(f"/room/{meeting.id}/").status_code == 404
+
+
+def test_S8_a_banned_person_is_kept_out_of_every_meeting_of_the_organisation(stack):
+    meeting = start_meeting(stack)
+    attendee, pid, invited = admitted(stack, meeting, "Bea Banned")
+    meeting.host.send({"type": "ban", "participant": pid, "reason": "Threatened staff."})
+    assert attendee.expect("removed") == {"type": "removed"}
+    assert stack.audit("room.banned")
+    # Another host of the organisation invites the same email to another meeting.
+    other = start_meeting(stack, "Another meeting")
+    later = flows.invite(stack, other.host_client, other.id, "Bea Banned", email=invited.email)
+    client = flows.enter_passcode(stack, later)
+    with pytest.raises(Exception, match="403"):
+        Socket(stack, client, other.id)
+    assert client.get(f"/room/{other.id}/").status_code == 404
+
+
+def test_S1_a_second_device_on_the_same_link_is_held_and_flagged(stack):
+    meeting = start_meeting(stack)
+    _first, _pid, invited = admitted(stack, meeting, "Dee Double")
+    second_client = flows.enter_passcode(stack, invited)
+    second = Socket(stack, second_client, meeting.id)
+    assert flows.join(second)["type"] == "waiting"
+    person = meeting.waiting("Dee Double")[0]
+    assert person["flags"] == ["second_device"]
+    assert second.nothing_arrives(0.5) == []
+    rows = stack.audit("room.entered_waiting_room")
+    assert json.loads(rows[-1]["details"])["second_device"] is True
+
+
+def test_V3_the_host_asks_and_mutes_and_only_the_person_unmutes(stack):
+    meeting = start_meeting(stack)
+    one, one_pid, _ = admitted(stack, meeting, "Oli One")
+    two, _, _ = admitted(stack, meeting, "Tia Two")
+    meeting.host.send({"type": "ask", "participant": one_pid, "what": "mute"})
+    assert one.expect("asked") == {"type": "asked", "what": "mute"}
+    meeting.host.send({"type": "ask", "participant": None, "what": "camera_off"})
+    assert one.expect("asked") == {"type": "asked", "what": "camera_off"}
+    assert two.expect("asked") == {"type": "asked", "what": "camera_off"}
+    meeting.host.send({"type": "mute", "participant": None})
+    assert one.expect("muted_by_host") == {"type": "muted_by_host"}
+    assert two.expect("muted_by_host") == {"type": "muted_by_host"}
+    assert one.request({"type": "unmute_self"}) == {"type": "unmuted"}
+    assert [json.loads(r["details"])["what"] for r in stack.audit("room.asked")][-2:] == [
+        "mute",
+        "camera_off",
+    ]
+
+
+def test_U1_only_staff_appear_as_staff(stack):
+    meeting = start_meeting(stack)
+    _, pid, _ = admitted(stack, meeting, "Alex Morgan (Staff)")
+    roster = meeting.host.expect("roster")["roster"]
+    host = next(p for p in roster if p["is_host"])
+    pretender = next(p for p in roster if p["participant"] == pid)
+    assert host["job_title"] == "IASS Officer"
+    assert host["staff_page"] == "https://sendiassleicester.org.uk/about/who-we-are/"
+    assert pretender["is_host"] is False and "job_title" not in pretender
+    assert [p["is_host"] for p in roster].count(True) == 1
+
+
+def test_bad_input_in_the_meeting_gets_clear_errors_and_the_meeting_survives(stack):
+    meeting = start_meeting(stack)
+    attendee, pid, _ = admitted(stack, meeting, "Bo Bad")
+    # Someone who is not waiting, twice; someone unknown; someone who left.
+    assert meeting.host.request({"type": "admit", "participant": pid})["code"] == "not_found"
+    assert meeting.host.request({"type": "admit", "participant": "p_00"})["code"] == "not_found"
+    gone, gone_pid, _ = admitted(stack, meeting, "Lee Left")
+    gone.send({"type": "leave"})
+    gone.expect("left")
+    assert (
+        meeting.host.request({"type": "remove", "participant": gone_pid, "reason": "x"})["code"]
+        == "not_found"
+    )
+    assert meeting.host.request({"type": "mute", "participant": gone_pid})["code"] == "not_found"
+    # An oversized frame.
+    assert attendee.request("x" * 70_000)["code"] == "bad_json"
+    # A flood: rate-limited, and the connection survives.
+    for _ in range(100):
+        attendee.send({"type": "unmute_self"})
+    codes = [attendee.receive().get("code") for _ in range(100)]
+    assert "rate_limited" in codes
+    attendee.nothing_arrives(1.5)
+    assert attendee.request({"type": "unmute_self"}) == {"type": "unmuted"}
