@@ -49,7 +49,7 @@ def test_chat_is_rate_limited_and_the_connection_survives(stack):
 
 def test_the_host_removes_a_message_for_everyone_and_history_comes_back_on_reconnect(stack):
     meeting = start_meeting(stack)
-    one, _one_pid, invited = admitted(stack, meeting, "Oli One")
+    one, _, invited = admitted(stack, meeting, "Oli One")
     one.send({"type": "chat", "text": "first"})
     first = one.expect("chat")["message"]
     one.send({"type": "chat", "text": "second"})
@@ -94,8 +94,8 @@ def test_S6_the_transcript_is_kept_encrypted_with_a_retention_date_and_reads_are
     other, _ = flows.sign_in(stack, "other")
     assert other.get(f"/records/{meeting.id}/transcript/").status_code == 404
     # Destroying it is final and audited.
-    form_page = meeting.host_client.get(f"/records/{meeting.id}/transcript/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_page)
+    form = meeting.host_client.get(f"/records/{meeting.id}/transcript/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
     assert token
     destroyed = meeting.host_client.post(
         f"/records/{meeting.id}/transcript/destroy/", data={"csrfmiddlewaretoken": token.group(1)}

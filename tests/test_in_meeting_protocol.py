@@ -226,10 +226,10 @@ def test_V3_the_host_asks_and_mutes_and_only_the_person_unmutes(stack):
     one, one_pid, _ = admitted(stack, meeting, "Oli One")
     two, _, _ = admitted(stack, meeting, "Tia Two")
     meeting.host.send({"type": "ask", "participant": one_pid, "what": "mute"})
-    assert one.expect("asked") == {"type": "asked", "what": "mute"}
+    assert one.expect("asked") == {"type": "asked", "what": "mute", "everyone": False}
     meeting.host.send({"type": "ask", "participant": None, "what": "camera_off"})
-    assert one.expect("asked") == {"type": "asked", "what": "camera_off"}
-    assert two.expect("asked") == {"type": "asked", "what": "camera_off"}
+    assert one.expect("asked") == {"type": "asked", "what": "camera_off", "everyone": True}
+    assert two.expect("asked") == {"type": "asked", "what": "camera_off", "everyone": True}
     meeting.host.send({"type": "mute", "participant": None})
     assert one.expect("muted_by_host") == {"type": "muted_by_host"}
     assert two.expect("muted_by_host") == {"type": "muted_by_host"}

@@ -75,6 +75,8 @@ def schedule_and_invite(page: Page, stack, attendee_email: str) -> str:
 
 def prejoin(page: Page, *, camera: bool) -> None:
     expect(page.get_by_role("heading", name="Before you join")).to_be_visible()
+    # The heading shows before the page's script has wired up the controls.
+    page.wait_for_function("() => window.haven && window.haven.ready === true")
     # Rule V1: the camera is off until the person turns it on.
     expect(page.locator("#camera-on")).not_to_be_checked()
     if camera:
@@ -224,6 +226,7 @@ def test_V1_someone_with_no_camera_and_no_microphone_still_takes_part(stack):
         attendee.get_by_label("Passcode").fill(passcode)
         attendee.get_by_role("button", name="Continue").click()
         expect(attendee.get_by_role("heading", name="Before you join")).to_be_visible()
+        attendee.wait_for_function("() => window.haven && window.haven.ready === true")
         kinds = attendee.evaluate(
             "async () => (await navigator.mediaDevices.enumerateDevices()).map((d) => d.kind)"
         )

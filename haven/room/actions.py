@@ -303,11 +303,11 @@ def _end_presence(target: Participant, because: str) -> None:
 def do_set_lock(host: Participant, identity: Identity, locked: bool) -> None:
     """Lock or unlock the meeting (rule S3). Everyone connected is told."""
     meeting = _moderation(host, identity)
-    if meeting.locked == locked:
-        return
-    meeting.locked = locked
-    meeting.save(update_fields=["locked"])
-    record("meeting.locked" if locked else "meeting.unlocked", identity.actor, meeting=meeting)
+    if meeting.locked != locked:
+        meeting.locked = locked
+        meeting.save(update_fields=["locked"])
+        record("meeting.locked" if locked else "meeting.unlocked", identity.actor, meeting=meeting)
+    # Sent even when nothing changed, so every screen agrees with the meeting.
     groups.send_on_commit(groups.everyone(meeting), p.LockChanged(locked=locked))
 
 
@@ -361,8 +361,9 @@ def do_ask(host: Participant, identity: Identity, target_public_id: str | None, 
     record(
         "room.asked", identity.actor, meeting=meeting, what=what, everyone=target_public_id is None
     )
+    asked = p.Asked(what=what, everyone=target_public_id is None)  # type: ignore[arg-type]
     for target in targets:
-        groups.send_on_commit(target.channel_name, p.Asked(what=what), group=False)  # type: ignore[arg-type]
+        groups.send_on_commit(target.channel_name, asked, group=False)
 
 
 @transaction.atomic

@@ -207,6 +207,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         assert self.participant is not None
         return p.Joined(
             you=self.participant.public_id,
+            locked=Meeting.objects.values_list("locked", flat=True).get(pk=meeting.pk),
             roster=actions.roster(meeting),
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),

@@ -311,6 +311,7 @@ class Welcome(_ServerMessage):
 class Joined(_ServerMessage):
     type: Literal["joined"] = "joined"
     you: str
+    locked: bool
     roster: list[Person]
     feeds: list[Feed]
     waiting: list[Person]
@@ -396,6 +397,7 @@ class Removed(_ServerMessage):
 class Asked(_ServerMessage):
     type: Literal["asked"] = "asked"
     what: Literal["mute", "camera_off"]
+    everyone: bool
 
 
 class MutedByHost(_ServerMessage):

@@ -101,6 +101,8 @@ def page_with_session(
 def join(page: Page, *, camera: bool = False) -> None:
     """Pre-join: camera as asked, confirm the private place (S9), join."""
     expect(page.get_by_role("heading", name="Before you join")).to_be_visible()
+    # The heading shows before the page's script has wired up the controls.
+    page.wait_for_function("() => window.haven && window.haven.ready === true")
     if camera:
         page.locator("#camera-on").check()
         expect(page.locator("#prejoin-preview")).to_be_visible()

@@ -359,3 +359,4 @@ setUpHostRequests();
 renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;
+hooks.ready = true;

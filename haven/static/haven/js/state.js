@@ -38,6 +38,7 @@ import { ProtocolError } from "./protocol.js";
  * @property {{admittedAt: number|null, firstRemoteFrameAt: number|null}} metrics
  * @property {string[]} received  the type of every server message, in order
  * @property {{enabled: boolean, hostMuted: boolean}} mic  our own microphone
+ * @property {boolean} ready  the page's controls are wired up and may be used
  */
 
 /**
@@ -126,6 +127,7 @@ export const hooks = {
   metrics: { admittedAt: null, firstRemoteFrameAt: null },
   received: [],
   mic: { enabled: false, hostMuted: false },
+  ready: false,
 };
 /** @type {any} */ (window).haven = hooks;
 
