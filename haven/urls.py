@@ -1,21 +1,37 @@
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from types import ModuleType
 
-from haven import views
+from django.urls import URLPattern, include, path
+
+from haven import admin, views
+from haven.accounts import views as account_views
+from haven.accounts.decorators import staff_required
+from haven.accounts.permissions import Permission
+from haven.meetings import urls as meeting_urls
+
+
+def _only_for(permission: Permission, urls: ModuleType) -> tuple[list[URLPattern], str]:
+    """Every page of an app behind one permission: others get 404 (U1: only hosts host)."""
+    patterns = []
+    for pattern in urls.urlpatterns:
+        assert isinstance(pattern, URLPattern), "guard nested URL confs one by one"
+        guarded = staff_required(permission)(pattern.callback)
+        patterns.append(URLPattern(pattern.pattern, guarded, pattern.default_args, pattern.name))
+    return patterns, urls.app_name
+
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("meetings/", include("haven.meetings.urls")),
+    path("accounts/login/", account_views.sign_in, name="login"),
+    path("accounts/logout/", account_views.sign_out, name="logout"),
+    path("accounts/", include("haven.accounts.urls")),
+    path("staff/", include("haven.accounts.staff_urls")),
+    path("staff/policy/", include("haven.policy.urls")),
+    path("meetings/", include(_only_for(Permission.HOST_MEETINGS, meeting_urls))),
     path("join/", include("haven.invitations.urls")),
     path("consent/", include("haven.consent.urls")),
     path("room/", include("haven.room.urls")),
     path("records/", include("haven.records.urls")),
+    path("admin/", admin.site.urls),
 ]
 
 handler404 = "haven.views.not_found"

@@ -3,9 +3,9 @@ from django.shortcuts import redirect, render
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Staff go to their meetings; everyone else learns that links come by email."""
+    """Staff go to their start page; everyone else learns that links come by email."""
     if request.user.is_authenticated:
-        return redirect("meetings:list")
+        return redirect("staff:home")
     return render(request, "home.html")
 
 

@@ -4,6 +4,7 @@ Forbidden paths are tested as hard as allowed ones: an attendee who sends the ho
 messages by hand is refused with a stable code, audited, and nothing reaches Janus.
 """
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from tests.harness import flows
 from tests.harness.flows import Socket
+from tests.harness.staff import age_sessions, post_action, sign_in_staff, staff_row
 
 ATTENDEE_ROLES = ["professional", "parent_carer", "young_person"]
 SCREEN_OFFER = (
@@ -275,3 +277,30 @@ def test_bad_input_in_the_meeting_gets_clear_errors_and_the_meeting_survives(sta
     assert "rate_limited" in codes
     attendee.nothing_arrives(1.5)
     assert attendee.request({"type": "unmute_self"}) == {"type": "unmuted"}
+
+
+def test_U1_a_host_who_is_deactivated_or_signs_out_everywhere_leaves_the_meeting_at_once(stack):
+    coordinator = sign_in_staff(stack, "coord", "coordinator")
+    for how in ("deactivate", "sign_out_everywhere"):
+        host = sign_in_staff(stack, f"host-{how}", "host")
+        meeting_id = flows.create_meeting(host.client)
+        socket = Socket(stack, host.client, meeting_id)
+        flows.join(socket)
+        if how == "deactivate":
+            host_id = staff_row(stack, host.email)["id"]
+            post_action(coordinator.client, f"/staff/people/{host_id}/deactivate/")
+        else:
+            post_action(host.client, "/accounts/sign-out-everywhere/")
+        assert socket.expect("error")["code"] == "signed_out"
+        with pytest.raises(Exception, match="4000"):
+            socket.receive()
+        with pytest.raises(Exception, match="403"):
+            Socket(stack, host.client, meeting_id)
+
+
+def test_U1_a_host_whose_staff_session_timed_out_cannot_open_the_meeting_socket(stack):
+    host = sign_in_staff(stack, "idle-host", "host")
+    meeting_id = flows.create_meeting(host.client)
+    age_sessions(stack, host.email, "last_seen_at", dt.timedelta(minutes=31))
+    with pytest.raises(Exception, match="403"):
+        Socket(stack, host.client, meeting_id)

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.harness import flows
 from tests.harness.browser import axe_violations, chromium, chromiums
+from tests.harness.staff import sign_in_browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -46,15 +47,6 @@ HAVEN_STATE = "() => window.haven && { state: window.haven.state, received: wind
 
 def check_accessible(page: Page, where: str) -> None:
     assert axe_violations(page) == [], f"axe-core violations on {where}"
-
-
-def sign_in_page(page: Page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    check_accessible(page, "sign in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Your meetings")).to_be_visible()
 
 
 def schedule_and_invite(page: Page, stack, attendee_email: str) -> str:
@@ -111,7 +103,7 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
         host = host_context.new_page()
         attendee = attendee_context.new_page()
 
-        sign_in_page(host, stack.base_url, host_email, password)
+        sign_in_browser(host, stack, host_email, password)
         meeting_id = schedule_and_invite(host, stack, attendee_email)
         invited_link, passcode = flows.read_access_emails(stack, attendee_email)
 
@@ -184,7 +176,7 @@ def test_media_comes_back_after_janus_restarts(stack):
     with chromium(stack) as browser:
         host = browser.new_context().new_page()
         attendee = browser.new_context().new_page()
-        sign_in_page(host, stack.base_url, host_email, password)
+        sign_in_browser(host, stack, host_email, password)
         meeting_id = schedule_and_invite(host, stack, attendee_email)
         link, passcode = flows.read_access_emails(stack, attendee_email)
         attendee.goto(link)
@@ -219,7 +211,7 @@ def test_V1_someone_with_no_camera_and_no_microphone_still_takes_part(stack):
     with chromiums(stack, True, False) as (host_browser, bare_browser):
         host = host_browser.new_context().new_page()
         attendee = bare_browser.new_context().new_page()
-        sign_in_page(host, stack.base_url, host_email, password)
+        sign_in_browser(host, stack, host_email, password)
         meeting_id = schedule_and_invite(host, stack, attendee_email)
         link, passcode = flows.read_access_emails(stack, attendee_email)
         attendee.goto(link)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from haven.accounts.models import User
+from haven.accounts.permissions import Permission, has_permission
 from haven.audit.log import Actor, record
 from haven.consent.actions import request_consent
 from haven.consent.models import ConsentRequest
@@ -32,7 +33,12 @@ def do_create_meeting(
     duration_minutes: int | None = None,
 ) -> Meeting:
     """Schedule a meeting under the policy version in force now (rule P1), with its
-    type's house rules as version 1 (rule G1)."""
+    type's house rules as version 1 (rule G1).
+
+    Only staff with the host role host meetings (rule U1).
+    """
+    if not has_permission(host, Permission.HOST_MEETINGS):
+        raise PermissionError("Only staff with the host role can schedule meetings.")
     policy = host.organisation.policy_in_force()
     if meeting_type.policy_id != policy.pk:
         raise ValueError("That meeting type belongs to another policy version.")

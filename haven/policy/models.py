@@ -67,3 +67,59 @@ class MeetingType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PolicyDraft(models.Model):
+    """A new policy version being written in Haven's pages, before it is published (P1).
+
+    Publishing copies it into a PolicyVersion and its MeetingTypes, which never change;
+    the draft then keeps a link to what it became and can no longer be edited.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="policy_drafts"
+    )
+    based_on = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="+", help_text="Copied from."
+    )
+    version = models.CharField(max_length=20)
+    review_date = models.DateField()
+    contact_email = models.EmailField()
+    staff_page_url = models.URLField()
+    privacy_url = models.URLField()
+    controller = models.CharField(max_length=200)
+    processor = models.CharField(max_length=200)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_as = models.OneToOneField(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="draft"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} draft {self.version}"
+
+
+class MeetingTypeDraft(models.Model):
+    """One meeting type's defaults in a policy draft (rule P3)."""
+
+    draft = models.ForeignKey(PolicyDraft, on_delete=models.CASCADE, related_name="meeting_types")
+    key = models.SlugField()
+    name = models.CharField(max_length=100)
+    max_attendees = models.PositiveIntegerField()
+    attendees_start_muted = models.BooleanField()
+    transcript_retention_days = models.PositiveIntegerField()
+    house_rules = models.TextField()
+    house_rules_easy_read = models.TextField(default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "key"], name="one_draft_type_per_key")
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

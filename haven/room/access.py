@@ -7,6 +7,8 @@ from typing import Any
 from django.utils import timezone
 
 from haven.accounts.models import User
+from haven.accounts.permissions import Permission, has_permission
+from haven.accounts.signin import staff_session_alive
 from haven.audit.log import Actor
 from haven.bans.models import is_excluded
 from haven.consent.status import has_current_consent
@@ -54,9 +56,9 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     if meeting is None:
         return None
     if user is not None and user.is_authenticated:
-        if user.pk == meeting.host_id and user.is_active:
-            return Identity(meeting, Role.HOST, user.full_name, user=user)
-        return None
+        if user.pk != meeting.host_id or not _may_host(user, session):
+            return None
+        return Identity(meeting, Role.HOST, user.full_name, user=user)
     invitation_id = session.get(SESSION_INVITATION_KEY) if session is not None else None
     if invitation_id is None:
         return None
@@ -66,6 +68,17 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     if is_excluded(meeting.pk, meeting.organisation_id, invitation.email):
         return None  # removed from this meeting, or banned (rule S8)
     return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
+
+
+def _may_host(user: User, session: Any) -> bool:
+    """Still active, still a host, and signed in with a staff session that has not timed
+    out (the WebSocket has no middleware to check that, rules U1 and ASVS 7.3)."""
+    key = getattr(session, "session_key", None)
+    return (
+        user.is_active
+        and has_permission(user, Permission.HOST_MEETINGS)
+        and staff_session_alive(key)
+    )
 
 
 def invitation_is_usable(invitation: Invitation) -> bool:

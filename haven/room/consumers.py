@@ -6,12 +6,14 @@ connections); media and host messages are handled in `media_handlers` and `host_
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
 from pydantic import BaseModel
 
+from haven.accounts.signin import touch_staff_session
 from haven.chat import actions as chat
 from haven.chat.handlers import ChatHandlers
 from haven.meetings.models import Meeting
@@ -28,6 +30,7 @@ from haven.room.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
+STAFF_TOUCH_SECONDS = 60
 WAITING_MESSAGE = "The host will let you in."
 LOCKED_MESSAGE = (
     "The meeting is locked, so nobody new can come in at the moment. "
@@ -37,6 +40,8 @@ LOCKED_MESSAGE = (
 
 class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
     """One person's connection to one meeting."""
+
+    staff_session_touched = float("-inf")
 
     async def connect(self) -> None:
         meeting_id = self.scope["url_route"]["kwargs"]["meeting_id"]
@@ -52,13 +57,20 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         await self.channel_layer.group_add(groups.everyone(identity.meeting), self.channel_name)
         if identity.role is Role.HOST:
             await self.channel_layer.group_add(groups.hosts(identity.meeting), self.channel_name)
+            await self.channel_layer.group_add(
+                groups.staff_member(identity.user.pk),
+                self.channel_name,
+            )
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "identity"):
             return
         meeting = self.identity.meeting
-        for group in (groups.everyone(meeting), groups.hosts(meeting), groups.in_meeting(meeting)):
+        mine = [groups.everyone(meeting), groups.hosts(meeting), groups.in_meeting(meeting)]
+        if self.identity.user is not None:
+            mine.append(groups.staff_member(self.identity.user.pk))
+        for group in mine:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.participant is not None:
             await database_sync_to_async(actions.do_leave)(
@@ -71,6 +83,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.send_message(p.Error(code="rate_limited", message="Please slow down."))
             return
         request_id = None
+        await self.keep_staff_session_alive()
         try:
             message = p.parse_client_message(text_data)
             request_id = message.id
@@ -92,6 +105,18 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.send_error(
                 "server_error", "Something went wrong on the server. Please try again.", request_id
             )
+
+    async def keep_staff_session_alive(self) -> None:
+        """A host busy in a meeting is active: count it against the idle limit, at most
+        once a minute (the session's pages are not being loaded meanwhile)."""
+        if self.identity.user is None:
+            return
+        now = time.monotonic()
+        if now - self.staff_session_touched < STAFF_TOUCH_SECONDS:
+            return
+        self.staff_session_touched = now
+        key = getattr(self.scope.get("session"), "session_key", None)
+        await database_sync_to_async(touch_staff_session)(key)
 
     async def dispatch_message(self, message: BaseModel) -> None:
         kind = message.type  # type: ignore[attr-defined]
@@ -174,6 +199,12 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         self.host_muted = False  # a new room has no moderation
         await database_sync_to_async(actions.do_forget_feed)(self.participant)
         await self.send_message(p.MediaRestarted())
+
+    async def room_signed_out(self, event: dict[str, Any]) -> None:
+        """This member of staff was signed out everywhere, or deactivated."""
+        await self.end_connection(
+            p.Error(code="signed_out", message="You have been signed out. Sign in again.")
+        )
 
     async def room_ended(self, event: dict[str, Any]) -> None:
         await self.end_connection(p.MeetingEnded())

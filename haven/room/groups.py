@@ -25,6 +25,11 @@ def everyone(meeting: Meeting) -> str:
     return f"room-{meeting.public_id.hex}-all"
 
 
+def staff_member(user_id: int) -> str:
+    """Every meeting connection of one member of staff (closed when they are signed out)."""
+    return f"staff-{user_id}"
+
+
 def send_on_commit(target: str, message: BaseModel, *, group: bool = True, **extra: Any) -> None:
     """Send a protocol message to a group or one channel once the transaction commits."""
     event = {"type": "room.forward", "text": encode(message), **extra}

@@ -18,6 +18,7 @@ import httpx
 from websockets.sync.client import ClientConnection, unix_connect
 
 from haven.room import protocol
+from tests.harness import totp
 from tests.harness.stack import Stack
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -41,14 +42,26 @@ def post_form(client: httpx.Client, url: str, data: dict[str, str]) -> httpx.Res
     return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **data})
 
 
-def sign_in(stack: Stack, who: str = "host") -> tuple[httpx.Client, str]:
-    """A new staff host, signed in. Returns their HTTP client and email."""
+def sign_in(
+    stack: Stack, who: str = "host", *, roles: tuple[str, ...] = ("host",)
+) -> tuple[httpx.Client, str]:
+    """A new member of staff (a host unless roles say otherwise), signed in with both
+    factors. Returns their HTTP client and email."""
     address = unique_email(who)
-    password = stack.create_staff(address)
+    password = stack.create_staff(address, roles=roles)
     client = stack.http()
+    sign_in_with(client, address, password)
+    return client, address
+
+
+def sign_in_with(client: httpx.Client, address: str, password: str) -> httpx.Response:
+    """Both steps of staff sign-in: password, then a fresh authenticator code."""
     response = post_form(client, "/accounts/login/", {"username": address, "password": password})
     assert response.status_code == 302, response.text
-    return client, address
+    assert response.headers["location"] == "/accounts/two-factor/", response.headers
+    response = post_form(client, "/accounts/two-factor/", {"code": totp.fresh_code(address)})
+    assert response.status_code == 302, response.text
+    return response
 
 
 def create_meeting(

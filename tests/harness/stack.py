@@ -28,6 +28,7 @@ import httpx
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess
 from tests.harness.netns import Namespace, network_namespace, pick_port, run_in_namespace
+from tests.harness.totp import secret_for as totp_secret_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -98,16 +99,31 @@ class Stack:
             raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
-    def create_staff(self, email_address: str, name: str = "Alex Morgan") -> str:
-        """Make a staff host and return their password."""
-        self.manage(
+    def create_staff(
+        self,
+        email_address: str,
+        name: str = "Alex Morgan",
+        *,
+        roles: tuple[str, ...] = ("host",),
+        organisation: str = "sendiass-leicester",
+        totp: bool = True,
+    ) -> str:
+        """Make a member of staff and return their password.
+
+        With totp (the default) their authenticator is provisioned with a secret the tests
+        know (tests/harness/totp.py); without it, their first sign-in asks them to set one up.
+        """
+        args = [
             "create_staff",
-            "--organisation=sendiass-leicester",
+            f"--organisation={organisation}",
             f"--email={email_address}",
             f"--name={name}",
             "--job-title=IASS Officer",
-            extra_env={"HAVEN_NEW_STAFF_PASSWORD": STAFF_PASSWORD},
-        )
+            *(f"--role={role}" for role in roles),
+        ]
+        if totp:
+            args.append(f"--totp-secret={totp_secret_for(email_address)}")
+        self.manage(*args, extra_env={"HAVEN_NEW_STAFF_PASSWORD": STAFF_PASSWORD})
         return STAFF_PASSWORD
 
     def audit(self, action: str | None = None) -> list[dict[str, Any]]:

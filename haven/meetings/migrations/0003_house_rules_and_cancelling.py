@@ -28,7 +28,7 @@ def give_each_meeting_its_house_rules(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("meetings", "0002_meeting_locked"),
-        ("policy", "0002_meetingtype_house_rules_easy_read"),
+        ("policy", "0003_house_rules_easy_read"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -4,7 +4,9 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from haven.accounts.actions import create_staff_account
 from haven.accounts.models import User
+from haven.accounts.permissions import StaffRole
 from haven.policy.loader import load_policy
 
 DEMO_EMAIL = "host@demo.haven.invalid"
@@ -23,14 +25,16 @@ class Command(BaseCommand):
                 )
                 return
             password = secrets.token_urlsafe(12)
-            User.objects.create_user(
+            create_staff_account(
+                policy.organisation,
                 email=DEMO_EMAIL,
                 password=password,
                 full_name="Alex Morgan",
                 job_title="Information, Advice and Support Officer",
-                organisation=policy.organisation,
+                roles=[StaffRole.HOST],
             )
         self.stdout.write(
             "\nA demo staff host was made. Sign in with these details (shown only this once):\n"
             f"  email:    {DEMO_EMAIL}\n  password: {password}\n"
+            "The first sign-in sets up an authenticator app on your phone (two-factor).\n"
         )

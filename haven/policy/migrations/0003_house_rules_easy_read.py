@@ -1,4 +1,4 @@
-"""Meeting types gain an easy-read version of their house rules (rule G1).
+"""Meeting types (and their drafts) gain an easy-read version of their house rules (G1).
 
 Version V.01 was first stored without it. No deployment has published V.01 yet, so the V.01
 data file gained the easy-read texts in place. A database that stored the earlier file
@@ -34,7 +34,7 @@ def add_easy_read_to_v01(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("policy", "0001_initial")]
+    dependencies = [("policy", "0002_policy_drafts")]
 
     operations = [
         migrations.AlterField(
@@ -49,6 +49,11 @@ class Migration(migrations.Migration):
                 default="",
                 help_text="The same rules in easy read: short sentences, everyday words.",
             ),
+        ),
+        migrations.AddField(
+            model_name="meetingtypedraft",
+            name="house_rules_easy_read",
+            field=models.TextField(default=""),
         ),
         migrations.RunPython(add_easy_read_to_v01, migrations.RunPython.noop),
     ]

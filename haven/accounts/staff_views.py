@@ -1,0 +1,145 @@
+"""Staff pages for coordinators, administrators and the service manager (rule P2)."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from haven.accounts import actions
+from haven.accounts.access import access_staff_member
+from haven.accounts.decorators import reauthentication_required, staff_required
+from haven.accounts.forms import StaffChangeForm, StaffInviteForm
+from haven.accounts.models import User
+from haven.accounts.permissions import Permission, has_permission, permissions_for
+from haven.audit.models import AuditEvent
+
+AUDIT_PAGE_SIZE = 50
+
+
+@staff_required()
+@require_http_methods(["GET"])
+def staff_home(request: HttpRequest) -> HttpResponse:
+    """Where staff land after signing in: hosts go to their meetings."""
+    granted = permissions_for(request.user.role_names)  # type: ignore[union-attr]
+    if granted == {Permission.HOST_MEETINGS}:
+        return redirect("meetings:list")
+    return render(request, "accounts/staff_home.html")
+
+
+@staff_required(Permission.VIEW_STAFF)
+@require_http_methods(["GET"])
+def staff_list(request: HttpRequest) -> HttpResponse:
+    people = (
+        User.objects.filter(organisation_id=request.user.organisation_id)  # type: ignore[union-attr]
+        .prefetch_related("role_grants")
+        .order_by("full_name")
+    )
+    return render(request, "accounts/staff_list.html", {"people": people})
+
+
+@staff_required(Permission.MANAGE_STAFF)
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def staff_invite(request: HttpRequest) -> HttpResponse:
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = actions.do_invite_staff(request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except actions.StaffError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"{member.full_name} is invited. A set-up link is on its way by email."
+            )
+            return redirect("staff:member", staff_id=member.pk)
+    return render(request, "accounts/staff_invite.html", {"form": form})
+
+
+@staff_required(Permission.VIEW_STAFF)
+@require_http_methods(["GET"])
+def staff_member(request: HttpRequest, staff_id: int) -> HttpResponse:
+    member = access_staff_member(request.user, staff_id)  # type: ignore[arg-type]
+    context = {
+        "member": member,
+        "can_manage": has_permission(request.user, Permission.MANAGE_STAFF),
+        "not_set_up": not member.has_usable_password(),
+    }
+    return render(request, "accounts/staff_member.html", context)
+
+
+@staff_required(Permission.MANAGE_STAFF)
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def staff_change(request: HttpRequest, staff_id: int) -> HttpResponse:
+    """Change someone's job title (shown to attendees, U1) and roles."""
+    member = access_staff_member(request.user, staff_id)  # type: ignore[arg-type]
+    initial = {"job_title": member.job_title, "roles": sorted(member.role_names)}
+    form = StaffChangeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.do_change_staff(request.user, member, **form.cleaned_data)  # type: ignore[arg-type]
+        except actions.StaffError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{member.full_name}'s details are saved.")
+            return redirect("staff:member", staff_id=member.pk)
+    return render(request, "accounts/staff_change.html", {"form": form, "member": member})
+
+
+def _run(request: HttpRequest, staff_id: int, action: str) -> HttpResponse:
+    member = access_staff_member(request.user, staff_id)  # type: ignore[arg-type]
+    try:
+        if action == "deactivate":
+            ended = actions.do_deactivate(request.user, member)  # type: ignore[arg-type]
+            done = f"{member.full_name} is deactivated; {ended} signed-in browser(s) ended."
+        elif action == "reactivate":
+            actions.do_reactivate(request.user, member)  # type: ignore[arg-type]
+            done = f"{member.full_name} can sign in again."
+        else:
+            actions.do_resend_setup_link(request.user, member)  # type: ignore[arg-type]
+            done = f"A new set-up link is on its way to {member.email}."
+    except actions.StaffError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect("staff:member", staff_id=member.pk)
+
+
+@staff_required(Permission.MANAGE_STAFF)
+@reauthentication_required
+@require_POST
+def staff_deactivate(request: HttpRequest, staff_id: int) -> HttpResponse:
+    """Stop someone signing in; their sessions end at once (ASVS 7.4.2)."""
+    return _run(request, staff_id, "deactivate")
+
+
+@staff_required(Permission.MANAGE_STAFF)
+@reauthentication_required
+@require_POST
+def staff_reactivate(request: HttpRequest, staff_id: int) -> HttpResponse:
+    return _run(request, staff_id, "reactivate")
+
+
+@staff_required(Permission.MANAGE_STAFF)
+@reauthentication_required
+@require_POST
+def staff_resend_setup(request: HttpRequest, staff_id: int) -> HttpResponse:
+    return _run(request, staff_id, "resend")
+
+
+@staff_required(Permission.VIEW_AUDIT)
+@require_http_methods(["GET"])
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log, newest first, for the service manager (rule P2, D5)."""
+    organisation_id = request.user.organisation_id  # type: ignore[union-attr]
+    events = (
+        (
+            AuditEvent.objects.filter(actor_user__organisation_id=organisation_id)
+            | AuditEvent.objects.filter(meeting__organisation_id=organisation_id)
+        )
+        .select_related("meeting")
+        .order_by("-id")
+    )
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/audit_log.html", {"page": page})

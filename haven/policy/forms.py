@@ -1,0 +1,124 @@
+"""The policy draft form: the policy's own fields, and each meeting type's defaults (P1, P3)."""
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from haven.policy.models import Organisation
+
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$"
+
+
+def _https(value: str) -> None:
+    if not value.startswith("https://"):
+        raise forms.ValidationError("Use an address that starts with https://")
+
+
+class PolicyDraftForm(forms.Form):
+    version = forms.RegexField(
+        label="Version",
+        regex=VERSION_PATTERN,
+        max_length=20,
+        help_text="For example V.02. Letters, numbers, dots and dashes.",
+        error_messages={"invalid": "Use letters, numbers, dots and dashes, for example V.02."},
+    )
+    review_date = forms.DateField(
+        label="Review date",
+        help_text="When the policy must be looked at again. For example 2027-09-30",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
+    contact_email = forms.EmailField(
+        label="Contact email address", help_text="Shown to attendees on every page (D2)."
+    )
+    controller = forms.CharField(
+        label="Data controller", max_length=200, help_text="The organisation (D1)."
+    )
+    processor = forms.CharField(
+        label="Data processor", max_length=200, help_text="Whoever runs this Haven (D1)."
+    )
+    privacy_url = forms.URLField(
+        label="Privacy policy address", validators=[_https], assume_scheme="https"
+    )
+    staff_page_url = forms.URLField(
+        label="Staff page address",
+        help_text="The public page listing your staff: the host's staff mark links here (U1).",
+        validators=[_https],
+        assume_scheme="https",
+    )
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
+    def clean_version(self) -> str:
+        version = str(self.cleaned_data["version"]).strip()
+        published = self.organisation.policy_versions.filter(version__iexact=version)
+        if published.exists():
+            raise forms.ValidationError(
+                f"Version {version} is already published, and a published version never "
+                "changes. Give this draft a new version number."
+            )
+        return version
+
+    def clean_review_date(self) -> dt.date:
+        review_date: dt.date = self.cleaned_data["review_date"]
+        if review_date <= timezone.localdate():
+            raise forms.ValidationError(
+                "The review date must be after today: a policy whose review date has "
+                "passed is overdue as soon as it is published."
+            )
+        return review_date
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("privacy_url") and data.get("privacy_url") == data.get("staff_page_url"):
+            self.add_error(
+                "staff_page_url",
+                "The staff page and the privacy policy cannot be the same page.",
+            )
+        return data
+
+
+class MeetingTypeDraftForm(forms.Form):
+    """One meeting type's defaults; the type itself (its key and name) is fixed (P3)."""
+
+    max_attendees = forms.IntegerField(
+        label="Most attendees",
+        min_value=1,
+        max_value=100,
+        help_text="Not counting the host. From 1 to 100.",
+    )
+    attendees_start_muted = forms.BooleanField(label="Attendees start muted", required=False)
+    transcript_retention_days = forms.IntegerField(
+        label="Keep a kept chat transcript for (days)",
+        min_value=1,
+        max_value=3650,
+        help_text="From 1 to 3650 days. Then it is destroyed automatically (S6, D3).",
+    )
+    house_rules = forms.CharField(
+        label="House rules template",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="One rule per line. Hosts start from this text (G1).",
+    )
+
+    house_rules_easy_read = forms.CharField(
+        label="Easy-read house rules template",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="The same rules in short sentences and everyday words. One per line.",
+        required=False,
+    )
+
+    def clean_house_rules(self) -> str:
+        rules = str(self.cleaned_data["house_rules"]).strip()
+        if not rules:
+            raise forms.ValidationError("Write the house rules for this type of meeting.")
+        return rules
+
+    def clean_house_rules_easy_read(self) -> str:
+        rules = str(self.cleaned_data["house_rules_easy_read"]).strip()
+        if not rules:
+            raise forms.ValidationError("Write the easy-read house rules for this type of meeting.")
+        return rules
