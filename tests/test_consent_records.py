@@ -8,7 +8,8 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-from haven.accounts.models import User
+from haven.accounts.models import RoleGrant, User
+from haven.accounts.permissions import StaffRole
 from haven.audit.models import AuditEvent
 from haven.consent.actions import Answers, ConsentError, do_give_consent
 from haven.consent.models import Consent, ConsentRequest
@@ -30,6 +31,7 @@ def meeting():
         job_title="IASS Officer",
         organisation=policy.organisation,
     )
+    RoleGrant.objects.create(user=host, role=StaffRole.HOST)
     return do_create_meeting(
         host,
         title="Review",
