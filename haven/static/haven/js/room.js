@@ -14,9 +14,11 @@
  *   waiting-list.js   the host's waiting-room panel (S2, S3)
  *   host-controls.js  lock, requests, mutes; remove-form.js for remove and ban (S3, V3, S8)
  *   host-requests.js  what the host asks of an attendee (V3)
+ *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
  *   notices.js        errors and screen-reader announcements in plain English
  *   state.js          what they share, and window.haven for the tests
  */
+import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
 import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicrophone, stopLocalMedia } from "./devices.js";
 import { onHostLockChanged, onLockAttempt, onLockRefused, setUpHostControls } from "./host-controls.js";
 import {
@@ -40,8 +42,8 @@ import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting
 
 /**
  * @typedef {import("./protocol.js").WelcomeMessage} WelcomeMessage
- * @typedef {import("./protocol.js").JoinedMessage} JoinedMessage
- * @typedef {import("./protocol.js").AdmittedMessage} AdmittedMessage
+ * @typedef {import("./protocol.js").JoinedMessage & import("./chat.js").WithChatHistory} JoinedMessage
+ * @typedef {import("./protocol.js").AdmittedMessage & import("./chat.js").WithChatHistory} AdmittedMessage
  * @typedef {import("./protocol.js").WaitingMessage} WaitingMessage
  * @typedef {import("./protocol.js").LockChangedMessage} LockChangedMessage
  * @typedef {import("./protocol.js").ErrorMessage} ErrorMessage
@@ -119,6 +121,8 @@ function listenToServer(connection) {
       onMutedByHostNotice();
     },
     unmuted: onUnmutedNotice,
+    chat: onChat,
+    chat_removed: onChatRemoved,
     error: onServerError,
   };
   for (const [type, handler] of Object.entries(handlers)) {
@@ -164,6 +168,7 @@ function enterMeeting(message) {
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
+  showChatHistory(message.chat ?? []);
 }
 
 /** @param {import("./protocol.js").WaitingListMessage} message */
@@ -209,6 +214,10 @@ function onServerError(message) {
   }
   if (refused === "admit" || refused === "admit_all") onAdmitRefused();
   if (refused === "lock" || refused === "unlock") onLockRefused();
+  if (refused === "chat_remove") {
+    onChatRemoveRefused(message);
+    return;
+  }
   if (message.code === "already_joined") return;
   if (message.code === "meeting_ended") {
     finish("ended");
@@ -270,14 +279,27 @@ function cancelEndMeeting() {
   byId("end-meeting").focus();
 }
 
+/** @type {"keep"|"destroy"|null} what this host chose for the transcript, once they end */
+let endedTranscript = null;
+
+/**
+ * End the meeting with the host's choice for the chat transcript (rule S6): kept,
+ * encrypted, until the meeting type's retention date (the default), or destroyed now.
+ */
 function endMeeting() {
   const yes = byId("end-confirm-yes");
   if (yes.dataset.busy) return;
   yes.dataset.busy = "yes";
   yes.textContent = "Ending the meeting…";
-  room.connection?.send("end_meeting");
+  endedTranscript = chosenTranscript();
+  room.connection?.send("end_meeting", { transcript: endedTranscript });
   announce("Ending the meeting for everyone…");
   // meeting_ended (or the socket closing) takes us to the last screen.
+}
+
+/** @returns {"keep"|"destroy"} */
+function chosenTranscript() {
+  return /** @type {HTMLInputElement} */ (byId("transcript-destroy")).checked ? "destroy" : "keep";
 }
 
 /**
@@ -328,6 +350,18 @@ function showEndedMessage(reason, hostMessage) {
   byId("rejoin").hidden = reason !== "lost" && reason !== "turned_away";
   byId("rejoin-link").textContent = reason === "turned_away" ? "Go back to the waiting room" : "Try to join again";
   /** @type {HTMLAnchorElement} */ (byId("rejoin-link")).href = window.location.href;
+  showTranscriptOutcome(reason);
+}
+
+/**
+ * The host who ended the meeting: what became of the chat transcript, and where to read
+ * it if it was kept (S6).
+ * @param {EndReason} reason
+ */
+function showTranscriptOutcome(reason) {
+  if (!config.isHost || reason !== "ended" || endedTranscript === null) return;
+  byId("transcript-kept").hidden = endedTranscript !== "keep";
+  byId("transcript-destroyed").hidden = endedTranscript !== "destroy";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -356,6 +390,7 @@ setUpWaitingList();
 setUpHostControls();
 setUpScreenShare();
 setUpHostRequests();
+setUpChat();
 renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;

@@ -39,6 +39,8 @@ import { ProtocolError } from "./protocol.js";
  * @property {string[]} received  the type of every server message, in order
  * @property {{enabled: boolean, hostMuted: boolean}} mic  our own microphone
  * @property {boolean} ready  the page's controls are wired up and may be used
+ * @property {{id: string, author: string, text: string, has_link: boolean}[]} chat
+ *   the chat messages shown, in order (chat.js)
  */
 
 /**
@@ -128,6 +130,7 @@ export const hooks = {
   received: [],
   mic: { enabled: false, hostMuted: false },
   ready: false,
+  chat: [],
 };
 /** @type {any} */ (window).haven = hooks;
 
