@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "haven.audit",
     "haven.meetings",
     "haven.invitations",
+    "haven.consent",
     "haven.room",
     "haven.bans",
     "haven.chat",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("staff/policy/", include("haven.policy.urls")),
     path("meetings/", include(_only_for(Permission.HOST_MEETINGS, meeting_urls))),
     path("join/", include("haven.invitations.urls")),
+    path("consent/", include("haven.consent.urls")),
     path("room/", include("haven.room.urls")),
     path("records/", include("haven.records.urls")),
     path("admin/", admin.site.urls),

@@ -1,4 +1,8 @@
-"""Inviting people, and checking the passcode they type on their personal link."""
+"""Inviting people, changing and cancelling invitations, and checking passcodes.
+
+Inviting sends the house rules and a consent link, never the access link: that is made
+and sent only once consent is recorded (rules G1, U3, U4; see haven/consent/actions.py).
+"""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,27 +13,67 @@ from django.utils import timezone
 
 from haven.accounts.models import User
 from haven.audit.log import Actor, record
-from haven.invitations import emails
+from haven.consent.actions import request_consent, void_consents
+from haven.consent.models import ConsentRequest
+from haven.consent.status import has_current_consent
+from haven.invitations import emails, links
 from haven.invitations import secrets as link_secrets
-from haven.invitations.models import Invitation
+from haven.invitations.models import Invitation, Role
 from haven.meetings.models import Meeting
-
-# A link works until this long after the meeting's start, unless it ends sooner.
-LINK_LIFETIME_AFTER_START = dt.timedelta(hours=12)
 
 
 class InvitationError(Exception):
-    """The invitation could not be made; the message says why in plain words."""
+    """The invitation could not be made or changed; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Who is invited, as the host describes them (rules U2, U3, U5)."""
+
+    name: str
+    email: str
+    role: str
+    parent_name: str = ""
+    parent_email: str = ""
+    needs_supervision: bool = False
+
+
+def _check_host(host: User, meeting: Meeting) -> None:
+    if meeting.host_id != host.pk:
+        raise InvitationError("Only the meeting's host can change who is invited.")
+    if not meeting.is_open:
+        raise InvitationError("This meeting has ended or is cancelled. Schedule a new one.")
+
+
+def _check_invitee(invitee: Invitee) -> None:
+    """The action checks what the form checks, so no entry point can skip it (U3)."""
+    if invitee.role not in Role.values:
+        raise InvitationError("Choose who the person is: professional, parent or carer, ...")
+    if invitee.role == Role.CHILD and not (invitee.parent_name and invitee.parent_email):
+        raise InvitationError(
+            "A child under 16 needs a parent or carer's name and email address: "
+            "the parent or carer is asked for consent."
+        )
 
 
 @transaction.atomic
-def do_invite(host: User, meeting: Meeting, *, name: str, email: str, role: str) -> Invitation:
-    """Invite one person: their link and their passcode go in two separate emails (S1)."""
-    if meeting.host_id != host.pk:
-        raise InvitationError("Only the meeting's host can invite people to it.")
-    if meeting.state == Meeting.State.ENDED:
-        raise InvitationError("This meeting has ended. Schedule a new one.")
-    token, passcode = link_secrets.new_link_token(), link_secrets.new_passcode()
+def do_invite(
+    host: User,
+    meeting: Meeting,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    parent_name: str = "",
+    parent_email: str = "",
+    needs_supervision: bool = False,
+) -> Invitation:
+    """Invite one person: they (or their parent or carer) get the house rules and a
+    consent link. Their personal link and passcode come only after consent (G1, U3)."""
+    invitee = Invitee(name, email, role, parent_name, parent_email, needs_supervision)
+    _check_host(host, meeting)
+    _check_invitee(invitee)
+    is_child = role == Role.CHILD
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -37,17 +81,109 @@ def do_invite(host: User, meeting: Meeting, *, name: str, email: str, role: str)
                 name=name,
                 email=email,
                 role=role,
-                link_token_sha256=link_secrets.hash_link_token(token),
-                passcode_hash=link_secrets.hash_passcode(passcode),
-                expires_at=meeting.starts_at + LINK_LIFETIME_AFTER_START,
+                parent_name=parent_name if is_child else "",
+                parent_email=parent_email if is_child else "",
+                needs_supervision=needs_supervision,
+                expires_at=links.link_expiry(meeting),
                 invited_by=host,
             )
     except IntegrityError:
         raise InvitationError(f"{email} is already invited to this meeting.") from None
-    record("invitation.created", Actor.staff(host), meeting=meeting, invitation=invitation)
-    # Sent after commit, so a failed transaction never leaves a working link in someone's inbox.
-    transaction.on_commit(lambda: emails.send_access_emails(invitation, token, passcode))
+    actor = Actor.staff(host)
+    record(
+        "invitation.created",
+        actor,
+        meeting=meeting,
+        invitation=invitation,
+        role=role,
+        needs_supervision=invitation.needs_supervising_adult,
+    )
+    request_consent(invitation, ConsentRequest.Reason.INVITED, actor)
     return invitation
+
+
+# What, if changed, means the consent given no longer fits: who consents (role, parent),
+# or whether a supervising adult must be named.
+CONSENT_FIELDS = ("role", "parent_email", "needs_supervision")
+
+
+@transaction.atomic
+def do_change_invitation(
+    host: User,
+    invitation: Invitation,
+    *,
+    name: str,
+    role: str,
+    parent_name: str = "",
+    parent_email: str = "",
+    needs_supervision: bool = False,
+) -> list[str]:
+    """Change who is invited; returns the fields that changed.
+
+    A change to who consents, or to supervision, voids earlier consent and asks again.
+    The email address cannot change: cancel and invite again instead.
+    """
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_host(host, invitation.meeting)
+    _check_invitee(Invitee(name, invitation.email, role, parent_name, parent_email))
+    if invitation.revoked_at is not None:
+        raise InvitationError("This invitation is cancelled. Invite the person again.")
+    is_child = role == Role.CHILD
+    wanted = {
+        "name": name,
+        "role": role,
+        "parent_name": parent_name if is_child else "",
+        "parent_email": parent_email if is_child else "",
+        "needs_supervision": needs_supervision,
+    }
+    changed = [field for field, value in wanted.items() if getattr(invitation, field) != value]
+    if not changed:
+        return []
+    for field in changed:
+        setattr(invitation, field, wanted[field])
+    try:
+        with transaction.atomic():
+            invitation.save(update_fields=changed)
+    except IntegrityError:
+        raise InvitationError(f"{invitation.email} is already invited as someone else.") from None
+    actor = Actor.staff(host)
+    record(
+        "invitation.changed",
+        actor,
+        meeting=invitation.meeting,
+        invitation=invitation,
+        fields=changed,
+    )
+    if any(field in CONSENT_FIELDS for field in changed):
+        void_consents(invitation)
+        request_consent(invitation, ConsentRequest.Reason.INVITATION_CHANGED, actor)
+    return changed
+
+
+@transaction.atomic
+def do_resend(host: User, invitation: Invitation) -> str:
+    """Send again what the person is waiting for: the consent link, or a new link and
+    passcode (the old ones stop working). Returns "consent" or "access"."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_host(host, invitation.meeting)
+    if invitation.revoked_at is not None:
+        raise InvitationError("This invitation is cancelled. Invite the person again.")
+    actor = Actor.staff(host)
+    if not has_current_consent(invitation):
+        record(
+            "invitation.resent",
+            actor,
+            meeting=invitation.meeting,
+            invitation=invitation,
+            what="consent",
+        )
+        request_consent(invitation, ConsentRequest.Reason.RESENT, actor)
+        return "consent"
+    record(
+        "invitation.resent", actor, meeting=invitation.meeting, invitation=invitation, what="access"
+    )
+    links.issue_access(invitation)
+    return "access"
 
 
 @dataclass(frozen=True)
@@ -65,7 +201,7 @@ def do_check_passcode(invitation_id: int, typed: str) -> PasscodeResult:
     if invitation.passcode_locked_until and invitation.passcode_locked_until > now:
         record("passcode.refused_locked", actor, meeting=invitation.meeting)
         return PasscodeResult(False, invitation.passcode_locked_until)
-    if link_secrets.passcode_matches(typed, invitation.passcode_hash):
+    if invitation.passcode_hash and link_secrets.passcode_matches(typed, invitation.passcode_hash):
         invitation.passcode_failures = 0
         invitation.passcode_locked_until = None
         invitation.save(update_fields=["passcode_failures", "passcode_locked_until"])
@@ -93,13 +229,17 @@ def _wrong_passcode(invitation: Invitation, actor: Actor, now: dt.datetime) -> P
 
 @transaction.atomic
 def do_revoke(host: User, invitation: Invitation) -> None:
-    """Cancel a personal link at once (rule S1). It cannot be used again."""
+    """Cancel an invitation at once (rule S1): its links stop working, and its calendar
+    event is cancelled (METHOD:CANCEL)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.meeting.host_id != host.pk:
         raise InvitationError("Only the meeting's host can cancel its invitations.")
     if invitation.revoked_at is not None:
         return
     invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
+    invitation.calendar_sequence += 1
+    invitation.save(update_fields=["revoked_at", "calendar_sequence"])
     record(
         "invitation.revoked", Actor.staff(host), meeting=invitation.meeting, invitation=invitation
     )
+    transaction.on_commit(lambda: emails.send_cancelled(invitation, whole_meeting=False))

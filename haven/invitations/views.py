@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from haven.consent.status import has_current_consent
 from haven.invitations.actions import do_check_passcode
 from haven.invitations.models import Invitation
 from haven.invitations.secrets import hash_link_token
@@ -35,8 +36,9 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
     problem = _link_problem(invitation)
     if problem is not None:
         policy = invitation.meeting.policy if invitation else None
+        status = 403 if problem.get("code") == "consent_needed" else 404
         return render(
-            request, "invitations/link_problem.html", {**problem, "policy": policy}, status=404
+            request, "invitations/link_problem.html", {**problem, "policy": policy}, status=status
         )
     assert invitation is not None
     form = PasscodeForm(request.POST or None)
@@ -66,13 +68,33 @@ def _link_problem(invitation: Invitation | None) -> dict[str, str] | None:
             "detail": "The person who invited you has cancelled it. "
             "If you think this is a mistake, please contact them.",
         }
+    if invitation.meeting.cancelled_at is not None:
+        return {
+            "heading": "This meeting is cancelled",
+            "detail": "The links for it no longer work. "
+            "If you need another meeting, please contact the service.",
+        }
     if invitation.meeting.state == Meeting.State.ENDED or invitation.expires_at <= timezone.now():
         return {
             "heading": "This meeting has finished",
             "detail": "Links only work until the meeting ends. "
             "If you need another meeting, please contact the service.",
         }
+    if not has_current_consent(invitation):
+        return _consent_needed(invitation)
     return None
+
+
+def _consent_needed(invitation: Invitation) -> dict[str, str]:
+    """The house rules changed after consent, or the invitation did (rule G1)."""
+    who = "your parent or carer" if invitation.is_child else "you"
+    return {
+        "code": "consent_needed",
+        "heading": "Please agree to the house rules first",
+        "detail": "Something about this meeting has changed, such as its house rules. "
+        f"We have emailed {who} a link to read them and agree again. "
+        "This link will work again after that.",
+    }
 
 
 def _wrong_passcode_message(locked_until: object) -> str:

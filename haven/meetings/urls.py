@@ -6,6 +6,19 @@ app_name = "meetings"
 urlpatterns = [
     path("", views.meeting_list, name="list"),
     path("<uuid:meeting_id>/", views.meeting_detail, name="detail"),
+    path("<uuid:meeting_id>/house-rules/", views.house_rules, name="house_rules"),
+    path("<uuid:meeting_id>/time/", views.change_time, name="change_time"),
+    path("<uuid:meeting_id>/cancel/", views.cancel_meeting, name="cancel"),
+    path(
+        "<uuid:meeting_id>/invitations/<int:invitation_id>/change/",
+        views.change_invitation,
+        name="change_invitation",
+    ),
+    path(
+        "<uuid:meeting_id>/invitations/<int:invitation_id>/resend/",
+        views.resend_invitation,
+        name="resend",
+    ),
     path(
         "<uuid:meeting_id>/invitations/<int:invitation_id>/cancel/",
         views.revoke_invitation,

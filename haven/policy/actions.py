@@ -26,6 +26,7 @@ DRAFT_TYPE_FIELDS = (
     "attendees_start_muted",
     "transcript_retention_days",
     "house_rules",
+    "house_rules_easy_read",
 )
 
 

@@ -104,8 +104,21 @@ class MeetingTypeDraftForm(forms.Form):
         help_text="One rule per line. Hosts start from this text (G1).",
     )
 
+    house_rules_easy_read = forms.CharField(
+        label="Easy-read house rules template",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="The same rules in short sentences and everyday words. One per line.",
+        required=False,
+    )
+
     def clean_house_rules(self) -> str:
         rules = str(self.cleaned_data["house_rules"]).strip()
         if not rules:
             raise forms.ValidationError("Write the house rules for this type of meeting.")
+        return rules
+
+    def clean_house_rules_easy_read(self) -> str:
+        rules = str(self.cleaned_data["house_rules_easy_read"]).strip()
+        if not rules:
+            raise forms.ValidationError("Write the easy-read house rules for this type of meeting.")
         return rules

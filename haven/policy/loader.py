@@ -45,7 +45,8 @@ class _MeetingTypeData(_Strict):
     max_attendees: int = Field(ge=1, le=100)
     attendees_start_muted: bool
     transcript_retention_days: int = Field(ge=1, le=3650)
-    house_rules: str = Field(min_length=1)
+    house_rules: str = Field(min_length=1, max_length=5000)
+    house_rules_easy_read: str = Field(min_length=1, max_length=5000)
 
 
 class PolicyData(_Strict):
@@ -122,5 +123,6 @@ def _store(organisation: Organisation, data: PolicyData, digest: str) -> PolicyV
             attendees_start_muted=meeting_type.attendees_start_muted,
             transcript_retention_days=meeting_type.transcript_retention_days,
             house_rules=meeting_type.house_rules.strip(),
+            house_rules_easy_read=meeting_type.house_rules_easy_read.strip(),
         )
     return policy

@@ -54,7 +54,10 @@ class MeetingType(models.Model):
     max_attendees = models.PositiveIntegerField()
     attendees_start_muted = models.BooleanField()
     transcript_retention_days = models.PositiveIntegerField()
-    house_rules = models.TextField()
+    house_rules = models.TextField(help_text="The template of a new meeting's house rules (G1).")
+    house_rules_easy_read = models.TextField(
+        default="", help_text="The same rules in easy read: short sentences, everyday words."
+    )
 
     class Meta:
         constraints = [
@@ -110,6 +113,7 @@ class MeetingTypeDraft(models.Model):
     attendees_start_muted = models.BooleanField()
     transcript_retention_days = models.PositiveIntegerField()
     house_rules = models.TextField()
+    house_rules_easy_read = models.TextField(default="")
 
     class Meta:
         constraints = [

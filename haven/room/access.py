@@ -11,6 +11,7 @@ from haven.accounts.permissions import Permission, has_permission
 from haven.accounts.signin import staff_session_alive
 from haven.audit.log import Actor
 from haven.bans.models import is_excluded
+from haven.consent.status import has_current_consent
 from haven.invitations.models import Invitation
 from haven.meetings.models import Meeting
 from haven.policy.rules import Role
@@ -40,7 +41,8 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     """The identity of the person behind this request in this meeting, or None.
 
     Staff: only the meeting's own host (rule U1). Attendees: only through the invitation
-    whose passcode they entered in this session, while it is neither revoked nor expired.
+    whose passcode they entered in this session, while it is neither revoked nor expired
+    and its consent to the current house rules stands.
     """
     try:
         public_id = uuid.UUID(str(meeting_id))
@@ -80,9 +82,12 @@ def _may_host(user: User, session: Any) -> bool:
 
 
 def invitation_is_usable(invitation: Invitation) -> bool:
-    """A link works until it is revoked, it expires, or its meeting ends (rule S1)."""
+    """A link works until it is revoked, it expires, or its meeting ends (rule S1), and
+    only while its consent counts: after the host changes the house rules, nobody enters
+    until they have agreed again (rule G1)."""
     return (
         invitation.revoked_at is None
         and invitation.expires_at > timezone.now()
         and invitation.meeting.state != Meeting.State.ENDED
+        and has_current_consent(invitation)
     )

@@ -19,5 +19,7 @@ def room(request: HttpRequest, meeting_id: str) -> HttpResponse:
         "host_job_title": meeting.host.job_title,
         "staff_page_url": meeting.policy.staff_page_url,
         "policy": meeting.policy,
+        # Shown again in the waiting room (rule G1).
+        "house_rules": meeting.current_house_rules().text,
     }
     return render(request, "room/room.html", context)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
+import mailbox
 import re
 import secrets
+import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -18,7 +23,11 @@ from tests.harness.stack import Stack
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 LINK = re.compile(r"(http://localhost:\d+/join/[A-Za-z0-9_-]+/)")
+CONSENT_LINK = re.compile(r"(http://localhost:\d+/consent/[A-Za-z0-9_-]+/)")
 PASSCODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
+RULES_VERSION = re.compile(r'name="rules_version" value="(\d+)"')
+# Words in the subject of every email that asks for consent to the house rules (G1).
+CONSENT_SUBJECT = "House rules for"
 
 
 def unique_email(who: str) -> str:
@@ -97,31 +106,164 @@ def invite(
     role: str = "parent_carer",
     email: str | None = None,
 ) -> Invited:
-    """Invite someone and read their link and passcode from the two emails that arrive."""
+    """Invite someone, agree to the house rules as they would (following the consent link
+    over HTTP; for a child, as their parent or carer), then read their link and passcode
+    from the two emails."""
     address = email or unique_email("attendee")
-    response = post_form(
+    consenter = unique_email("parent") if role == "child" else address
+    response = send_invitation(
         host,
-        f"/meetings/{meeting_id}/",
-        {"name": name, "email": address, "role": role},
+        meeting_id,
+        name=name,
+        email=address,
+        role=role,
+        parent_name=f"Parent of {name}" if role == "child" else "",
+        parent_email=consenter if role == "child" else "",
     )
     assert response.status_code == 302, response.text
-    link, passcode = read_access_emails(stack, address)
+    adult = f"Parent of {name}" if role == "child" else ""
+    response = give_consent(stack, read_consent_link(stack, consenter), supervising_adult=adult)
+    assert response.status_code == 302, response.text
+    link, passcode = read_access_emails(stack, address, consent_first=False)
     return Invited(name, address, link, passcode)
 
 
-def read_access_emails(stack: Stack, address: str) -> tuple[str, str]:
-    """The personal link and the passcode, each from its own email."""
-    link_mail = stack.mail_to(address, "Your link")
-    code_mail = stack.mail_to(address, "Your passcode")
-    link = LINK.search(link_mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-    code = PASSCODE.search(code_mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+def send_invitation(
+    host: httpx.Client,
+    meeting_id: str,
+    *,
+    name: str,
+    email: str,
+    role: str = "parent_carer",
+    parent_name: str = "",
+    parent_email: str = "",
+    needs_supervision: bool = False,
+) -> httpx.Response:
+    """The host fills in the invitation form (302 when it is sent, 400 with errors)."""
+    data = {"name": name, "email": email, "role": role}
+    data |= {"parent_name": parent_name, "parent_email": parent_email}
+    if needs_supervision:
+        data["needs_supervision"] = "on"
+    return post_form(host, f"/meetings/{meeting_id}/", data)
+
+
+def mails_to(stack: Stack, address: str, subject_contains: str) -> list[EmailMessage]:
+    """Every email to this address whose subject has the words, oldest first."""
+    found = [
+        (order, message)
+        for order, message in _delivered(stack)
+        if address in message["To"] and subject_contains in message["Subject"]
+    ]
+    return [message for _, message in sorted(found, key=lambda pair: pair[0])]
+
+
+# Each delivered email, parsed once: a Maildir file never changes after delivery.
+_PARSED: dict[tuple[str, str], tuple[tuple[int, int, int], EmailMessage]] = {}
+
+
+def _delivered(stack: Stack) -> list[tuple[tuple[int, int, int], EmailMessage]]:
+    if not stack.maildir.exists():
+        return []
+    box = mailbox.Maildir(stack.maildir, create=False)
+    delivered = []
+    for key in box.iterkeys():
+        cache_key = (str(stack.maildir), key)
+        if cache_key not in _PARSED:
+            message = email.message_from_bytes(bytes(box[key]), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            _PARSED[cache_key] = (_delivery_order(key), message)
+        delivered.append(_PARSED[cache_key])
+    return delivered
+
+
+def _delivery_order(key: str) -> tuple[int, int, int]:
+    # Maildir names are "<seconds>.M<microseconds>P<pid>Q<counter>.<host>".
+    match = re.match(r"(\d+)\.M(\d+)P\d+Q(\d+)", key)
+    assert match, key
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def newest_mail_to(
+    stack: Stack, address: str, subject_contains: str, *, count: int = 1, timeout: float = 10
+) -> EmailMessage:
+    """Wait until at least `count` such emails have arrived; return the newest."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = mails_to(stack, address, subject_contains)
+        if len(found) >= count:
+            return found[-1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no email {count} to {address} about {subject_contains!r}")
+        time.sleep(0.1)
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def html_of(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+def read_consent_link(stack: Stack, address: str, *, count: int = 1) -> str:
+    """The consent link in the newest "House rules for ..." email to this address."""
+    message = newest_mail_to(stack, address, CONSENT_SUBJECT, count=count)
+    link = CONSENT_LINK.search(text_of(message))
+    assert link, text_of(message)
+    return link.group(1)
+
+
+def path_of(stack: Stack, link: str) -> str:
+    return link.split(str(stack.port), 1)[1]
+
+
+def give_consent(
+    stack: Stack,
+    consent_link: str,
+    *,
+    supervising_adult: str = "",
+    client: httpx.Client | None = None,
+    **answers: str,
+) -> httpx.Response:
+    """Open the consent page as the person would, tick "I agree" and send it.
+
+    302 (to the thank-you page) when consent is recorded. `answers` are further form
+    fields, for example need_captions="on" or show_on_screen="My letter".
+    """
+    client = client or stack.http()
+    path = path_of(stack, consent_link)
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    version = RULES_VERSION.search(page.text)
+    assert version, "no house rules version on the consent page"
+    data = {"rules_version": version.group(1), "agree": "on", **answers}
+    if supervising_adult:
+        data["supervising_adult"] = supervising_adult
+    return post_form(client, path, data)
+
+
+def read_access_emails(stack: Stack, address: str, consent_first: bool = True) -> tuple[str, str]:
+    """The personal link and the passcode, each from its own email (the newest of each).
+
+    They are sent only after consent (G1). With `consent_first`, if no link has come yet,
+    this first agrees to the house rules from the newest consent email to the address, as
+    the invitee would: so a test that invited through the browser still gets a link.
+    """
+    if consent_first and not mails_to(stack, address, "Your link"):
+        newest_mail_to(stack, address, CONSENT_SUBJECT)
+        response = give_consent(stack, read_consent_link(stack, address))
+        assert response.status_code == 302, response.text
+    link_mail = newest_mail_to(stack, address, "Your link")
+    code_mail = newest_mail_to(stack, address, "Your passcode")
+    link = LINK.search(text_of(link_mail))
+    code = PASSCODE.search(text_of(code_mail))
     assert link and code
     return link.group(1), code.group(1)
 
 
 def enter_passcode(stack: Stack, invited: Invited, passcode: str | None = None) -> httpx.Client:
     client = stack.http()
-    path = invited.link.split(str(stack.port), 1)[1]
+    path = path_of(stack, invited.link)
     response = post_form(client, path, {"passcode": passcode or invited.passcode})
     assert response.status_code == 302, response.text
     return client

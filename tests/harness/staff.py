@@ -149,6 +149,7 @@ def draft_form_data(
             data[f"{key}-attendees_start_muted"] = "on"
         data[f"{key}-transcript_retention_days"] = days
         data[f"{key}-house_rules"] = f"- Rules for {key}.\n- Be kind."
+        data[f"{key}-house_rules_easy_read"] = f"- Rules for {key}.\n- Be kind."
     data.update(changes)
     return {name: value for name, value in data.items() if value != "<omit>"}
 

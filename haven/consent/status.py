@@ -1,0 +1,76 @@
+"""Whether an invitee's consent counts now, and where each invitee is in the journey."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from haven.consent.models import Consent
+from haven.invitations.models import Invitation
+from haven.meetings.models import HouseRules
+
+
+def current_consent(invitation: Invitation, rules: HouseRules | None = None) -> Consent | None:
+    """The consent that counts: to the meeting's current house rules, and not voided (G1).
+
+    A consent to an earlier version no longer counts: the person is asked again.
+    """
+    rules = rules or invitation.meeting.current_house_rules()
+    return (
+        invitation.consents.filter(house_rules=rules, voided_at__isnull=True)
+        .order_by("-id")
+        .first()
+    )
+
+
+def has_current_consent(invitation: Invitation) -> bool:
+    return current_consent(invitation) is not None
+
+
+class State(StrEnum):
+    INVITED = "invited"
+    ASKED_AGAIN = "asked_again"
+    CONSENTED = "consented"
+    LINK_SENT = "link_sent"
+    JOINED = "joined"
+    CANCELLED = "cancelled"
+
+
+LABELS = {
+    State.INVITED: "Invited: waiting for consent",
+    State.ASKED_AGAIN: "Asked to agree again: cannot enter until they do",
+    State.CONSENTED: "Consented: link not sent yet",
+    State.LINK_SENT: "Link sent",
+    State.JOINED: "Joined",
+    State.CANCELLED: "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class InviteeStatus:
+    """What the host sees about one invitee before and during the meeting."""
+
+    invitation: Invitation
+    state: State
+    consent: Consent | None  # the consent that counts now, if any
+    last_consent: Consent | None  # the newest consent, even if it no longer counts
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+
+def status_of(invitation: Invitation, rules: HouseRules) -> InviteeStatus:
+    consent = current_consent(invitation, rules)
+    last = invitation.consents.order_by("-id").first()
+    return InviteeStatus(invitation, _state(invitation, consent, last), consent, last)
+
+
+def _state(invitation: Invitation, consent: Consent | None, last: Consent | None) -> State:
+    if invitation.revoked_at is not None:
+        return State.CANCELLED
+    if consent is None:
+        return State.ASKED_AGAIN if last is not None else State.INVITED
+    if invitation.participants.exists():
+        return State.JOINED
+    if invitation.access_sent_at is not None:
+        return State.LINK_SENT
+    return State.CONSENTED
