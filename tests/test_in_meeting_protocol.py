@@ -16,7 +16,7 @@ from tests.harness import flows
 from tests.harness.flows import Socket
 from tests.harness.staff import age_sessions, post_action, sign_in_staff, staff_row
 
-ATTENDEE_ROLES = ["professional", "parent_carer", "young_person"]
+ATTENDEE_ROLES = ["professional", "parent_carer", "young_person", "child"]
 SCREEN_OFFER = (
     "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 )
@@ -178,6 +178,7 @@ def test_S8_a_removed_person_cannot_come_back_by_the_same_link_or_another_device
         meeting.host.request({"type": "remove", "participant": pid, "reason": ""})["code"]
         == "bad_message"
     )
+    other_device = flows.enter_passcode(stack, invited)  # a second device, ready to join
     meeting.host.send({"type": "remove", "participant": pid, "reason": "Recorded the meeting."})
     assert attendee.expect("removed") == {"type": "removed"}
     with pytest.raises(Exception, match="4000"):
@@ -188,26 +189,38 @@ def test_S8_a_removed_person_cannot_come_back_by_the_same_link_or_another_device
         if invited.email in r["actor_label"] or r["invitation_id"]
     ]
     assert json.loads(rows[-1]["details"])["reason"] == "Recorded the meeting."
-    # The same browser session: refused. Another device with the same link and passcode: refused.
-    again = flows.enter_passcode(stack, invited)
+    # The same link on another device: the link itself says they cannot join, and even a
+    # session that had entered the passcode before is refused by the room and its socket.
+    page = stack.http().get(flows.path_of(stack, invited.link))
+    assert "You cannot join this meeting" in page.text
     with pytest.raises(Exception, match="403"):
-        Socket(stack, again, meeting.id)
-    assert again.get(f"/room/{meeting.id}/").status_code == 404
+        Socket(stack, other_device, meeting.id)
+    assert other_device.get(f"/room/{meeting.id}/").status_code == 404
 
 
 def test_S8_a_banned_person_is_kept_out_of_every_meeting_of_the_organisation(stack):
     meeting = start_meeting(stack)
     attendee, pid, invited = admitted(stack, meeting, "Bea Banned")
+    # Another host of the organisation had already invited the same person elsewhere.
+    other = start_meeting(stack, "Another meeting")
+    elsewhere = flows.invite(stack, other.host_client, other.id, "Bea Banned", email=invited.email)
+    elsewhere_session = flows.enter_passcode(stack, elsewhere)
     meeting.host.send({"type": "ban", "participant": pid, "reason": "Threatened staff."})
     assert attendee.expect("removed") == {"type": "removed"}
     assert stack.audit("room.banned")
-    # Another host of the organisation invites the same email to another meeting.
-    other = start_meeting(stack, "Another meeting")
-    later = flows.invite(stack, other.host_client, other.id, "Bea Banned", email=invited.email)
-    client = flows.enter_passcode(stack, later)
+    # That earlier link and session stop working.
+    page = stack.http().get(flows.path_of(stack, elsewhere.link))
+    assert "You cannot join this meeting" in page.text
     with pytest.raises(Exception, match="403"):
-        Socket(stack, client, other.id)
-    assert client.get(f"/room/{other.id}/").status_code == 404
+        Socket(stack, elsewhere_session, other.id)
+    # And nobody can invite them again until a coordinator lifts the ban.
+    third = start_meeting(stack, "A third meeting")
+    refused = flows.post_form(
+        third.host_client,
+        f"/meetings/{third.id}/",
+        {"name": "Bea Banned", "email": invited.email, "role": "parent_carer"},
+    )
+    assert refused.status_code == 400 and "cannot be invited" in refused.text
 
 
 def test_S1_a_second_device_on_the_same_link_is_held_and_flagged(stack):

@@ -18,6 +18,7 @@ from haven.consent.models import ConsentRequest
 from haven.consent.status import has_current_consent
 from haven.invitations import emails, links
 from haven.invitations import secrets as link_secrets
+from haven.bans.models import is_excluded
 from haven.invitations.models import Invitation, Role
 from haven.meetings.models import Meeting
 
@@ -73,6 +74,12 @@ def do_invite(
     invitee = Invitee(name, email, role, parent_name, parent_email, needs_supervision)
     _check_host(host, meeting)
     _check_invitee(invitee)
+    if is_excluded(meeting.pk, meeting.organisation_id, email):
+        # Rule S8: removed from this meeting, or banned until a coordinator lifts it.
+        raise InvitationError(
+            f"{email} cannot be invited: they were removed from this meeting or are banned "
+            "from the service's meetings. A coordinator can lift a ban."
+        )
     is_child = role == Role.CHILD
     try:
         with transaction.atomic():

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from haven.bans.models import is_excluded
 from haven.consent.status import has_current_consent
 from haven.invitations.actions import do_check_passcode
 from haven.invitations.models import Invitation
@@ -79,6 +80,13 @@ def _link_problem(invitation: Invitation | None) -> dict[str, str] | None:
             "heading": "This meeting has finished",
             "detail": "Links only work until the meeting ends. "
             "If you need another meeting, please contact the service.",
+        }
+    meeting = invitation.meeting
+    if is_excluded(meeting.pk, meeting.organisation_id, invitation.email):
+        return {
+            "heading": "You cannot join this meeting",
+            "detail": "The service has stopped this link from working for you. "
+            f"If you think this is a mistake, please email {meeting.policy.contact_email}.",
         }
     if not has_current_consent(invitation):
         return _consent_needed(invitation)
