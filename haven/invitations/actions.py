@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from haven.accounts.models import User
 from haven.audit.log import Actor, record
+from haven.bans.models import is_excluded
 from haven.consent.actions import request_consent, void_consents
 from haven.consent.models import ConsentRequest
 from haven.consent.status import has_current_consent
 from haven.invitations import emails, links
 from haven.invitations import secrets as link_secrets
-from haven.bans.models import is_excluded
 from haven.invitations.models import Invitation, Role
 from haven.meetings.models import Meeting
 
