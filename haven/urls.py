@@ -7,6 +7,7 @@ from haven.accounts import views as account_views
 from haven.accounts.decorators import staff_required
 from haven.accounts.permissions import Permission
 from haven.meetings import urls as meeting_urls
+from haven.policy import notice
 
 
 def _only_for(permission: Permission, urls: ModuleType) -> tuple[list[URLPattern], str]:
@@ -31,6 +32,12 @@ urlpatterns = [
     path("consent/", include("haven.consent.urls")),
     path("room/", include("haven.room.urls")),
     path("records/", include("haven.records.urls")),
+    path("privacy/<slug:slug>/", notice.privacy_notice, name="privacy_notice"),
+    path(
+        "privacy/<slug:slug>/v/<str:version>/",
+        notice.privacy_notice,
+        name="privacy_notice_version",
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,8 +1,9 @@
 """Every email Haven sends to invitees (rules S1, G1, D2).
 
 Each has a plain-text and an HTML part, names the policy contact address and links to
-the privacy policy (both from the base templates), and is audited as `email.sent` with
-its kind and recipient, never its secrets. A failed send is audited as `email.failed`.
+Haven's privacy notice and the organisation's privacy policy (all from the base
+templates), and is audited as `email.sent` with its kind and recipient, never its secrets.
+A failed send is audited as `email.failed`.
 """
 
 import logging
@@ -30,6 +31,8 @@ def _context(invitation: Invitation, **extra: object) -> dict[str, object]:
         "policy": meeting.policy,
         "organisation": meeting.policy.organisation,
         "host": meeting.host,
+        # The notice of the policy version this meeting records (rules D1, D2, P1).
+        "notice_url": settings.BASE_URL + meeting.policy.notice_path(),
         **extra,
     }
 

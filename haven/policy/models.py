@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 
 
 class Organisation(models.Model):
@@ -41,6 +42,13 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} policy {self.version}"
+
+    def notice_path(self) -> str:
+        """The public privacy notice of exactly this version (rules D1, D2)."""
+        return reverse(
+            "privacy_notice_version",
+            kwargs={"slug": self.organisation.slug, "version": self.version},
+        )
 
 
 class MeetingType(models.Model):
