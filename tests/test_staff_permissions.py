@@ -5,6 +5,7 @@ does not exist, so nobody learns what is there. Forbidden actions change nothing
 """
 
 import re
+import sqlite3
 
 import pytest
 
@@ -60,7 +61,24 @@ class World:
         self.version_id = found(r'href="/staff/policy/versions/(\d+)/"', overview)
         meetings_page = self.boss.client.get("/meetings/").text
         self.type_id = found(r'<option value="(\d+)"', meetings_page)
+        self.ban_id = self._ban()
         self.person = sign_in_staff(stack, role, role, organisation=self.org)
+
+    def _ban(self) -> int:
+        """A ban in force in this organisation, as a host's ban in a meeting leaves it."""
+        boss = staff_row(self.stack, self.boss.email)
+        connection = sqlite3.connect(self.stack.database, timeout=20)
+        try:
+            with connection:
+                cursor = connection.execute(
+                    "INSERT INTO bans_ban (organisation_id, email, reason, banned_by_id, "
+                    "created_at, lift_reason) VALUES (?, ?, ?, ?, datetime('now'), '')",
+                    (boss["organisation_id"], flows.unique_email("banned"), "Rude", boss["id"]),
+                )
+        finally:
+            connection.close()
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     def _draft(self, version: str) -> str:
         response = flows.post_form(
@@ -84,6 +102,8 @@ class World:
             (f"/staff/policy/versions/{self.version_id}/", OVERSEERS),
             ("/staff/policy/drafts/new/", MANAGERS),
             (f"/staff/policy/drafts/{self.draft_id}/", MANAGERS),
+            ("/staff/bans/", OVERSEERS),
+            (f"/staff/bans/{self.ban_id}/lift/", MANAGERS),
         ]
 
     def actions(self) -> list[tuple[str, dict[str, str], set[str]]]:
@@ -116,6 +136,7 @@ class World:
             (f"/staff/policy/drafts/{self.draft_id}/", draft_form_data("V.5"), MANAGERS),
             (f"/staff/policy/drafts/{self.discard_id}/discard/", {}, MANAGERS),
             (f"/staff/policy/drafts/{self.draft_id}/publish/", {}, MANAGERS),
+            (f"/staff/bans/{self.ban_id}/lift/", {"reason": "Agreed at a review"}, MANAGERS),
         ]
 
 
@@ -152,10 +173,14 @@ def test_P2_each_role_reaches_exactly_its_pages_and_actions(stack, role):
     if role in MANAGERS:
         assert target["job_title"] == "Senior Officer" and target["is_active"]
         assert "V.5" in client.get("/staff/policy/").text
+        assert "Agreed at a review" in client.get("/staff/bans/").text
     else:  # forbidden actions changed nothing
         assert target["job_title"] == "IASS Officer" and target["is_active"]
         overview = world.boss.client.get("/staff/policy/").text
         assert "Draft V.5" in overview and "Draft V.6" in overview
+        assert (
+            f'href="/staff/bans/{world.ban_id}/lift/"' in world.boss.client.get("/staff/bans/").text
+        )
 
 
 def test_P2_staff_of_another_organisation_look_missing(stack):
