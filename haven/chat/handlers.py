@@ -4,7 +4,6 @@ from channels.db import database_sync_to_async
 
 from haven.chat import actions
 from haven.room import protocol as p
-from haven.room.actions import Refused
 from haven.room.connection import RoomConnection
 from haven.room.ratelimit import TokenBucket
 
@@ -29,6 +28,3 @@ class ChatHandlers(RoomConnection):
     async def on_chat_remove(self, message: p.RemoveChat) -> None:
         host = await self.require_participant()
         await database_sync_to_async(actions.do_remove_chat)(host, self.identity, message.message)
-
-
-__all__ = ["ChatHandlers", "Refused"]
