@@ -164,6 +164,8 @@ def attendees(
     """Many invited people with passcode sessions, made in parallel."""
     mailbox = Mailbox(stack.maildir)
     names = [f"{prefix} {number:03d}" for number in range(1, count + 1)]
+    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        made = pool.map(lambda name: attendee(stack, host, meeting_id, mailbox, name), names)
-        return list(made)
+        made = list(pool.map(lambda name: attendee(stack, host, meeting_id, mailbox, name), names))
+    print(f"bench:   {count} invited, passcodes in: {time.monotonic() - started:.0f} s", flush=True)
+    return made

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
 import os
 import tempfile
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import browser_runs, page_weight, people, procstat, report, signalling
+from bench import browser_runs, page_weight, people, procstat, profiling, report, signalling
 from bench.figures import Figure
 from tests.harness.stack import Stack, live_stack
 
@@ -204,8 +206,9 @@ def load_figures(stack: Stack, host: people.Host, sizes: Sizes) -> list[Figure]:
                 level.kb_per_participant,
                 "KiB",
                 MEMORY_TARGET_KB,
-                notes=f"Haven's RSS {level.rss_before_kb} KiB before {n} connected, "
-                f"{level.rss_after_kb} KiB with all of them admitted",
+                notes=f"Haven's RSS (KiB): {level.rss_before_kb} before {n} connected, "
+                f"{level.rss_waiting_kb} with all waiting, {level.rss_after_kb} with all "
+                f"admitted, {level.rss_after_chat_kb} after the chat",
             ),
         ]
     figures.append(
@@ -268,13 +271,16 @@ STEPS: dict[str, Callable[[Stack, people.Host, Sizes], list[Figure]]] = {
 }
 
 
-def run(sizes: Sizes, out: Path, only: list[str], label: str) -> list[Figure]:
+def run(sizes: Sizes, out: Path, only: list[str], label: str, keep: bool = False) -> list[Figure]:
     figures: list[Figure] = []
     started = dt.datetime.now(dt.UTC)
-    with (
-        tempfile.TemporaryDirectory(prefix="haven-bench-") as folder,
-        live_stack(Path(folder)) as stack,
-    ):
+    with contextlib.ExitStack() as cleanup:
+        if keep:
+            folder = tempfile.mkdtemp(prefix="haven-bench-")
+            print(f"bench: the stack's folder (logs, database) is kept: {folder}", flush=True)
+        else:
+            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="haven-bench-"))
+        stack = cleanup.enter_context(live_stack(Path(folder)))
         host = people.new_host(stack)
         for name, step in STEPS.items():
             if only and name not in only:
@@ -294,8 +300,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.*")
-    parser.add_argument("--only", action="append", choices=sorted(STEPS), default=[])
+    parser.add_argument(
+        "--only", action="append", choices=sorted(STEPS), default=[], help="run only these"
+    )
+    parser.add_argument("--levels", help="signalling load sizes, e.g. 50,200 (for profiling)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder and logs")
+    parser.add_argument("--profile", type=Path, help="py-spy Haven in each load phase, here")
     args = parser.parse_args(argv)
+    if args.profile:
+        profiling.enable(args.profile)
     sizes = SMOKE if args.smoke else FULL
-    run(sizes, args.out, args.only, "smoke" if args.smoke else "full")
+    if args.levels:
+        levels = tuple(int(size) for size in args.levels.split(","))
+        sizes = dataclasses.replace(sizes, load_levels=levels)
+    run(sizes, args.out, args.only, "smoke" if args.smoke else "full", args.keep)
     return 0

@@ -23,20 +23,25 @@ import asyncio
 import contextlib
 import json
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, unix_connect
 
-from bench import procstat
+from bench import procstat, profiling
 from bench.people import Attendee, Host
 from tests.harness.stack import Stack
 
 TYPE = re.compile(r'"type":"([a-z_]+)"')
 CHAT_TEXT = re.compile(r'"text":"bench-chat (\d+)"')
 CONNECT_AT_ONCE = 50
-STEP_TIMEOUT = 120.0
+STEP_TIMEOUT = 60.0
+
+
+def progress(text: str) -> None:
+    print(f"bench:   {text}", flush=True)
 
 
 @dataclass
@@ -54,6 +59,7 @@ class Person:
     counts_people: bool = False
     roster_size: int = -1
     waiting_size: int = -1
+    last_message_at: float = 0.0
 
     def event(self, kind: str) -> asyncio.Event:
         return self.events.setdefault(kind, asyncio.Event())
@@ -62,7 +68,7 @@ class Person:
         assert self.socket is not None
         try:
             async for raw in self.socket:
-                now = time.perf_counter()
+                now = self.last_message_at = time.perf_counter()
                 text = raw if isinstance(raw, str) else raw.decode()
                 found = TYPE.search(text, 0, 80)
                 kind = found.group(1) if found else "?"
@@ -120,7 +126,9 @@ class LevelResult:
     errors: int
     error_samples: list[str]
     rss_before_kb: int
+    rss_waiting_kb: int
     rss_after_kb: int
+    rss_after_chat_kb: int
 
     @property
     def kb_per_participant(self) -> float:
@@ -170,34 +178,54 @@ class LoadRun:
 
         await asyncio.gather(*(arrive(p, a) for p, a in zip(people, attendees, strict=True)))
         connect_s = time.perf_counter() - started
+        progress(f"{size}: everyone connected and waiting after {connect_s:.1f} s")
         # Every arrival sends the host a new waiting list: let them all arrive first.
-        await self._until(lambda: self.host.waiting_size == size, "everyone waiting")
+        await self._host_quiet()
+        if self.host.waiting_size != size:
+            self.host.errors.append(
+                f"the host's last waiting list had {self.host.waiting_size} of {size} people"
+            )
 
-        storm_started = time.perf_counter()
-        await self.host.send({"type": "admit_all"})
-        await asyncio.gather(*(p.wait_for("admitted") for p in people))
+        rss_waiting = procstat.rss_kb(self.haven_pid)
+        with profiling.phase(self.haven_pid, f"admit-all-{size}"):
+            storm_started = time.perf_counter()
+            await self.host.send({"type": "admit_all"})
+            await asyncio.gather(*(p.wait_for("admitted") for p in people))
         admit_all_ms = 1000 * (max(p.seen_at["admitted"] for p in people) - storm_started)
         rss_after = procstat.rss_kb(self.haven_pid)
+        progress(f"{size}: admit_all took {admit_all_ms:.0f} ms")
 
-        latencies, expected = await self._chat(people, chat_messages, chat_interval)
+        with profiling.phase(self.haven_pid, f"chat-{size}"):
+            latencies, expected = await self._chat(people, chat_messages, chat_interval)
+        rss_after_chat = procstat.rss_kb(self.haven_pid)
         missing = expected - len(latencies)
-        errors = [e for p in [*people, self.host] for e in p.errors]
+        errors = [e for p in people for e in p.errors]
+        p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+        progress(f"{size}: chat p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        left = time.perf_counter()
+        with profiling.phase(self.haven_pid, f"leave-{size}"):
+            await self._everyone_leaves(people)
+        progress(f"{size}: everyone left after {time.perf_counter() - left:.1f} s")
+        errors += self.host.errors
+        self.host.errors.clear()
+        if missing:
+            errors.append(f"{missing} chat deliveries missing")
         result = LevelResult(
             size=size,
             connect_s=connect_s,
             admit_all_ms=admit_all_ms,
-            chat_p50_ms=percentile(latencies, 0.50),
-            chat_p99_ms=percentile(latencies, 0.99),
+            chat_p50_ms=p50,
+            chat_p99_ms=p99,
             chat_max_ms=max(latencies, default=float("nan")),
             chat_messages=chat_messages,
             deliveries=len(latencies),
-            errors=len(errors) + missing,
-            error_samples=errors[:5] + ([f"{missing} chat deliveries missing"] if missing else []),
+            errors=len(errors) + max(missing - 1, 0),
+            error_samples=errors[:5],
             rss_before_kb=rss_before,
+            rss_waiting_kb=rss_waiting,
             rss_after_kb=rss_after,
+            rss_after_chat_kb=rss_after_chat,
         )
-        self.host.errors.clear()
-        await self._everyone_leaves(people)
         return result
 
     async def _until(self, condition: Any, what: str) -> None:
@@ -206,6 +234,12 @@ class LoadRun:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out waiting for {what}")
             await asyncio.sleep(0.02)
+
+    async def _host_quiet(self, seconds: float = 0.5) -> None:
+        """Wait until the host has had no message for a while (Haven is done sending)."""
+        await self._until(
+            lambda: time.perf_counter() - self.host.last_message_at > seconds, "a quiet host"
+        )
 
     async def _chat(
         self, people: list[Person], messages: int, interval: float
@@ -240,4 +274,24 @@ class LoadRun:
             if person.reader is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await person.reader
-        await self._until(lambda: self.host.roster_size == 1, "everyone to leave")
+        await self._until(lambda: self._present() == 1, "everyone to leave")
+        await self._host_quiet()
+        if self.host.roster_size != 1:
+            # Between sizes, so it is reported with the next one.
+            self.host.errors.append(
+                f"after everyone left, the host's last roster had {self.host.roster_size} people"
+            )
+
+    def _present(self) -> int:
+        """People waiting or in the meeting, host included, from the live database."""
+        connection = sqlite3.connect(f"file:{self.stack.database}?mode=ro", uri=True)
+        try:
+            row = connection.execute(
+                "SELECT COUNT(*) FROM room_participant p JOIN meetings_meeting m"
+                " ON m.id = p.meeting_id WHERE m.public_id = ?"
+                " AND p.state IN ('waiting', 'admitted')",
+                (self.meeting_id.replace("-", ""),),
+            ).fetchone()
+        finally:
+            connection.close()
+        return int(row[0])
