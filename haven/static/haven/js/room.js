@@ -33,7 +33,7 @@ import { HavenConnection } from "./protocol.js";
 import { onRosterChanged } from "./remove-form.js";
 import { renderRoster } from "./roster.js";
 import { screenLostInRestart, setUpScreenShare, stopSharing } from "./screen-share.js";
-import { byId, config, hooks, room, ui } from "./state.js";
+import { byId, config, hooks, room, sleep, ui } from "./state.js";
 import { onSoundButton } from "./tiles.js";
 import { onAdmitRefused, onWaitingListChanged, renderWaitingList, setUpWaitingList } from "./waiting-list.js";
 import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting-room.js";
@@ -50,6 +50,8 @@ import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting
  * @typedef {"left"|"ended"|"lost"|"refused"|"removed"|"turned_away"} EndReason
  */
 
+// How long publishing waits for the subscriptions of someone just let in (enterMeeting).
+const PUBLISH_WAIT_MS = 1000;
 const CLOSE_NORMAL = 4000;
 const CLOSE_NOT_ALLOWED = 4403;
 const CLOSE_BAD_VERSION = 4400;
@@ -159,8 +161,13 @@ function enterMeeting(message) {
   room.me = message.you;
   showScreen("in_meeting");
   renderRoster(message.roster ?? [], false);
-  for (const feed of message.feeds ?? []) subscribeTo(feed);
-  startPublishing();
+  // See the others first, then send our own media: the server handles one message at a
+  // time per person, so a publish sent at once held up the answers that start the
+  // others' video (bench/, issue 8). Publishing waits for that at most a second.
+  const subscribing = Promise.allSettled((message.feeds ?? []).map(subscribeTo));
+  Promise.race([subscribing, sleep(PUBLISH_WAIT_MS)]).then(() => {
+    if (hooks.state === "in_meeting") startPublishing();
+  });
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
