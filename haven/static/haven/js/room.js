@@ -13,12 +13,12 @@
  *   waiting-room.js   the attendee's waiting room (S2, S3)
  *   waiting-list.js   the host's waiting-room panel (S2, S3)
  *   host-controls.js  lock, requests, mutes; remove-form.js for remove and ban (S3, V3, S8)
+ *   host.js           the host's modules above, loaded on the host's page only
  *   host-requests.js  what the host asks of an attendee (V3)
  *   notices.js        errors and screen-reader announcements in plain English
  *   state.js          what they share, and window.haven for the tests
  */
 import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicrophone, stopLocalMedia } from "./devices.js";
-import { onHostLockChanged, onLockAttempt, onLockRefused, setUpHostControls } from "./host-controls.js";
 import {
   clearHostRequest,
   onAsked,
@@ -30,12 +30,9 @@ import { closeAllMedia, removeFeed, republishAfterRestart, startPublishing, subs
 import { announce, clearError, ERROR_WORDS, showError } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
-import { onRosterChanged } from "./remove-form.js";
 import { renderRoster } from "./roster.js";
-import { screenLostInRestart, setUpScreenShare, stopSharing } from "./screen-share.js";
 import { byId, config, hooks, room, sleep, ui } from "./state.js";
 import { onSoundButton } from "./tiles.js";
-import { onAdmitRefused, onWaitingListChanged, renderWaitingList, setUpWaitingList } from "./waiting-list.js";
 import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting-room.js";
 
 /**
@@ -49,6 +46,10 @@ import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting
  * @typedef {import("./state.js").RoomState} RoomState
  * @typedef {"left"|"ended"|"lost"|"refused"|"removed"|"turned_away"} EndReason
  */
+
+// The host's controls (host.js), loaded on the host's page only: attendees' browsers
+// never download them.
+const host = config.isHost ? await import("./host.js") : null;
 
 // How long publishing waits for the subscriptions of someone just let in (enterMeeting).
 const PUBLISH_WAIT_MS = 1000;
@@ -114,7 +115,7 @@ function listenToServer(connection) {
     feed_removed: (/** @type {any} */ message) => removeFeed(message.feed),
     media_restarted: onMediaRestarted,
     lock_changed: onLockChanged,
-    lock_attempt: onLockAttempt,
+    lock_attempt: (/** @type {any} */ message) => host?.onLockAttempt(message),
     asked: onAsked,
     muted_by_host: () => {
       onMutedByHost();
@@ -149,7 +150,7 @@ function onWaiting(message) {
 /** @param {JoinedMessage} message */
 function onJoined(message) {
   enterMeeting(message);
-  renderWaitingList(message.waiting ?? [], true);
+  host?.renderWaitingList(message.waiting ?? [], true);
 }
 
 /** @param {JoinedMessage|AdmittedMessage} message */
@@ -175,20 +176,20 @@ function enterMeeting(message) {
 
 /** @param {import("./protocol.js").WaitingListMessage} message */
 function onWaitingList(message) {
-  renderWaitingList(message.waiting, true);
-  onWaitingListChanged();
+  host?.renderWaitingList(message.waiting, true);
+  host?.onWaitingListChanged();
 }
 
 /** @param {import("./protocol.js").RosterMessage} message */
 function onRoster(message) {
   renderRoster(message.roster, hooks.state === "in_meeting");
-  onRosterChanged();
+  host?.onRosterChanged();
 }
 
 /** @param {LockChangedMessage} message */
 function onLockChanged(message) {
   room.locked = message.locked;
-  if (config.isHost) onHostLockChanged();
+  if (host) host.onHostLockChanged();
   else if (hooks.state === "waiting") onWaitingLockChanged();
   else if (hooks.state === "in_meeting") {
     announce(message.locked ? "The host has locked the meeting. Nobody new can come in." : "The host has unlocked the meeting.");
@@ -201,7 +202,7 @@ function onLockChanged(message) {
  */
 function onMediaRestarted() {
   if (hooks.state !== "in_meeting") return;
-  screenLostInRestart();
+  host?.screenLostInRestart();
   republishAfterRestart();
 }
 
@@ -214,8 +215,8 @@ function onServerError(message) {
     console.warn(`Haven: ${refused} refused`, message.code);
     return;
   }
-  if (refused === "admit" || refused === "admit_all") onAdmitRefused();
-  if (refused === "lock" || refused === "unlock") onLockRefused();
+  if (refused === "admit" || refused === "admit_all") host?.onAdmitRefused();
+  if (refused === "lock" || refused === "unlock") host?.onLockRefused();
   if (message.code === "already_joined") return;
   if (message.code === "meeting_ended") {
     finish("ended");
@@ -296,7 +297,7 @@ function endMeeting() {
 function finish(reason, hostMessage = "") {
   if (hooks.state === "ended") return;
   stopStartTimer();
-  stopSharing({ tellServer: false, quietly: true });
+  host?.stopSharing({ tellServer: false, quietly: true });
   stopLocalMedia();
   closeAllMedia();
   clearHostRequest();
@@ -359,9 +360,9 @@ function setUpMeetingControls() {
 
 setUpPrejoin(openConnection);
 setUpMeetingControls();
-setUpWaitingList();
-setUpHostControls();
-setUpScreenShare();
+host?.setUpWaitingList();
+host?.setUpHostControls();
+host?.setUpScreenShare();
 setUpHostRequests();
 renderCamera();
 renderMicrophone();
