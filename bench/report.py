@@ -21,11 +21,23 @@ def remember(kind: str, data: Any) -> None:
     _raw[kind] = data
 
 
+def number(value: float, unit: str) -> str:
+    """A value as the table shows it: ratios to 2 places, counts whole, the rest to 1."""
+    if unit == "ratio":
+        return f"{value:.2f}"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
 def line(figure: Figure) -> str:
     target = "" if figure.target is None else f" (target <= {figure.target:g})"
     verdict = {None: "", True: " ok", False: " MISSED"}[figure.met]
-    baseline = "" if figure.baseline is None else f" [baseline {figure.baseline:.1f}]"
-    return f"{figure.name}: {figure.value:.1f} {figure.unit}{baseline}{target}{verdict}"
+    baseline = (
+        "" if figure.baseline is None else f" [baseline {number(figure.baseline, figure.unit)}]"
+    )
+    value = number(figure.value, figure.unit)
+    return f"{figure.name}: {value} {figure.unit}{baseline}{target}{verdict}"
 
 
 def write(
@@ -57,9 +69,9 @@ def _markdown(figures: list[Figure], run: dict[str, Any]) -> str:
     ]
     for figure in figures:
         target = "" if figure.target is None else f"<= {figure.target:g}"
-        baseline = "" if figure.baseline is None else f"{figure.baseline:.1f}"
+        baseline = "" if figure.baseline is None else number(figure.baseline, figure.unit)
         met = {None: "", True: "yes", False: "**no**"}[figure.met]
-        value = f"{figure.value:.1f} {figure.unit}"
+        value = f"{number(figure.value, figure.unit)} {figure.unit}"
         rows.append(f"| `{figure.name}` | {value} | {target} | {baseline} | {met} |")
     missed = [f.name for f in figures if f.met is False]
     return "\n".join(
@@ -121,6 +133,7 @@ def _join_panel(axis: Any) -> None:
         "Janus direct\n(subscribe -> frame)",
     ]
     axis.boxplot(series, tick_labels=labels)
+    axis.tick_params(axis="x", labelsize=8)
     for number, values in enumerate(series, start=1):
         axis.scatter([number] * len(values), values, s=12, alpha=0.6)
     axis.axhline(400, linestyle="--", color="grey")
