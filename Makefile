@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 DEBIAN_RUN := janus
 DEBIAN_TEST := janus chromium iproute2 fonts-dejavu-core
 
-.PHONY: help run test lint typecheck check demo-password clean
+.PHONY: help run test bench lint typecheck check demo-password clean
 
 help:
 	@echo "make run    - set up and run Haven with Janus and a demo organisation (http://localhost:8000)"
 	@echo "make test   - set up and run the whole test suite (browser and media tests included)"
 	@echo "make check  - ruff format check, ruff lint and mypy"
+	@echo "make bench  - run the benchmarks (minutes) and write bench/results/latest.{json,md,png}"
 	@echo "make demo-password - print a new password for the demo host"
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -28,12 +29,17 @@ test: check
 	scripts/install-debian-packages $(DEBIAN_TEST)
 	$(PY) -m pytest
 
+# The full benchmark run, for people: never in CI (tests/test_bench_smoke.py runs tiny sizes).
+bench: $(VENV)/.installed
+	scripts/install-debian-packages $(DEBIAN_TEST)
+	$(PY) -m bench
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 typecheck: $(VENV)/.installed
-	HAVEN_SECRET_KEY=typecheck $(VENV)/bin/mypy haven tests
+	HAVEN_SECRET_KEY=typecheck $(VENV)/bin/mypy haven tests bench
 
 check: lint typecheck
 

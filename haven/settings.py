@@ -89,7 +89,15 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Broadcasts between the connections of this process (haven/room/layers.py). `capacity`:
+# how many may wait for one connection; past it they are dropped. Channels' default of
+# 100 dropped waiting lists and rosters when hundreds arrived or left at once (bench/).
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "haven.room.layers.MeetingChannelLayer",
+        "CONFIG": {"capacity": 1000},
+    }
+}
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out account before the password is even checked.

@@ -170,6 +170,30 @@ def test_S2_the_host_admits_everyone_or_turns_one_away_with_a_message(stack):
     assert back_pid != second_pid
 
 
+def test_S2_admit_all_gives_each_person_the_whole_meeting_and_their_own_chat(stack):
+    """Everyone let in at once gets the roster and feeds as the admission left them (read
+    once for all of them), and only the chat since they were first let in."""
+    meeting = start_meeting(stack)
+    early, _, early_invited = admitted(stack, meeting, "Eve Early")
+    assert early.request({"type": "chat", "text": "Before the others came."})["type"] == "chat_sent"
+    # Eve drops out and comes back with the others: her chat since she first came in.
+    early.close()
+    again = flows.enter_passcode(stack, early_invited)
+    names = ["Ann Ash", "Bob Birch", "Cat Cedar"]
+    sockets = {name: arrive(stack, meeting, name)[:2] for name in names}
+    back = Socket(stack, again, meeting.id)
+    flows.join(back)
+    meeting.waiting("Eve Early")
+    meeting.host.send({"type": "admit_all"})
+    everyone = {"Alex Morgan", "Eve Early", *names}
+    for name, (socket, pid) in {**sockets, "Eve Early": (back, None)}.items():
+        message = socket.expect("admitted")
+        assert {person["name"] for person in message["roster"]} == everyone, name
+        assert pid is None or message["you"] == pid
+        chat = [item["text"] for item in message["chat"]]
+        assert chat == (["Before the others came."] if name == "Eve Early" else []), name
+
+
 def test_S8_a_removed_person_cannot_come_back_by_the_same_link_or_another_device(stack):
     meeting = start_meeting(stack)
     attendee, pid, invited = admitted(stack, meeting, "Rob Removed")

@@ -135,9 +135,16 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
         assert waiting["publisher"] is False and waiting["subscribers"] == 0
         check_accessible(host, "meeting room (host)")
 
+        requests_before = len(stack.media_requests())
         let_in.click()
         attendee.wait_for_function("() => window.haven.state === 'in_meeting'")
         attendee_media = wait_for_media(attendee)
+        # Seeing the host comes first: the attendee's answer for the host's feed reaches
+        # Janus before their own publish (one message at a time per person on the server).
+        requests = [line.split() for line in stack.media_requests()[requests_before:]]
+        starter = next(label for _, request, label in requests if request == "start")
+        mine = [request for _, request, label in requests if label == starter]
+        assert mine.index("start") < mine.index("publish"), mine
         host_media = wait_for_media(host)
         diagnosis = attendee.evaluate(DIAGNOSE)
         assert attendee_media["video"]["frames"] > 0, (attendee_media, diagnosis)

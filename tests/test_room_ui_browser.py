@@ -396,3 +396,38 @@ def test_host_page_works_by_keyboard_and_at_phone_width(stack):
             assert control in reached
         assert any(name.startswith("action=ban:") for name in reached)
         assert any(name.startswith("turnAway=") for name in reached)
+
+
+HOST_MODULES = {
+    "host.js",
+    "host-controls.js",
+    "remove-form.js",
+    "screen-share.js",
+    "waiting-list.js",
+}
+
+
+def test_attendees_never_download_the_hosts_controls(stack):
+    """The host's modules load on the host's page only (page weight, bench/ issue 8)."""
+    meeting = ui.new_meeting(stack)
+    loaded: dict[str, set[str]] = {"host": set(), "attendee": set()}
+
+    def count(who: str):
+        return lambda response: loaded[who].add(response.url.rsplit("/", 1)[-1])
+
+    with chromium(stack) as browser:
+        host = ui.page_with_session(browser, stack, meeting.host)
+        host.on("response", count("host"))
+        host.goto(meeting.url(stack))
+        ui.join(host)
+        ui.wait_for_state(host, "in_meeting")
+        attendee = ui.attendee_waits(browser, stack, meeting, "Ava Attendee")
+        attendee.page.on("response", count("attendee"))
+        attendee.page.reload()
+        ui.join(attendee.page)
+        ui.wait_for_state(attendee.page, "waiting")
+        ui.let_in(host, attendee)
+        expect(attendee.page.locator("#roster-list")).to_contain_text("Alex Morgan")
+    assert loaded["host"] >= HOST_MODULES
+    assert "room.js" in loaded["attendee"] and "media.js" in loaded["attendee"]
+    assert not HOST_MODULES & loaded["attendee"], loaded["attendee"]

@@ -10,6 +10,7 @@ import secrets
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from pydantic import BaseModel
 
 from haven.audit.log import Actor, record
 from haven.bans.models import Ban, Removal
@@ -104,6 +105,13 @@ def feeds(meeting: Meeting) -> list[p.Feed]:
                 p.Feed(feed=each.screen_feed_id, participant=each.public_id, source="screen")
             )
     return found
+
+
+class Snapshot(BaseModel):
+    """The meeting as someone just let in first sees it; passed between connections."""
+
+    roster: list[p.Person]
+    feeds: list[p.Feed]
 
 
 def waiting(meeting: Meeting) -> list[p.Person]:
@@ -249,7 +257,16 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
         invitation=target.invitation,
         second_device=target.second_device,
     )
-    groups.signal_on_commit(target.channel_name, {"type": "room.admitted"})
+
+
+def _tell_admitted(meeting: Meeting, targets: list[Participant]) -> None:
+    """Tell each person let in, after commit. The roster and feeds they are sent are read
+    once for all of them: a connection reading them for itself meant that letting 200
+    people in at once read the roster 200 times (bench/, issue 8)."""
+    snapshot = Snapshot(roster=roster(meeting), feeds=feeds(meeting)).model_dump_json()
+    for target in targets:
+        event = {"type": "room.admitted", "snapshot": snapshot}
+        groups.signal_on_commit(target.channel_name, event)
 
 
 @transaction.atomic
@@ -258,6 +275,7 @@ def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Pa
     meeting = _moderation(host, identity, admitting=True)
     target = _target(meeting, target_public_id, Participant.State.WAITING)
     _admit(meeting, target, identity)
+    _tell_admitted(meeting, [target])
     send_roster(meeting)
     send_waiting_list(meeting)
     return target
@@ -272,6 +290,7 @@ def do_admit_all(host: Participant, identity: Identity) -> int:
     )
     for target in queue:
         _admit(meeting, target, identity)
+    _tell_admitted(meeting, queue)
     send_roster(meeting)
     send_waiting_list(meeting)
     return len(queue)

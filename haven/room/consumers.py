@@ -174,6 +174,20 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
 
     # Events from other connections, through the channel layer
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels' own, except for broadcasts that are only passed on (room.forward).
+
+        Channels closes stale database connections before every message, which is a hop
+        to the one thread that runs database code. A broadcast that is only passed on
+        touches no database, and with 500 people each chat message meant 500 such hops in
+        a row (bench/, issue 8). Every database call here goes through
+        database_sync_to_async, which closes stale connections itself.
+        """
+        if message.get("type") == "room.forward":
+            await self.room_forward(message)
+        else:
+            await super().dispatch(message)
+
     async def room_forward(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])
         if event.get("close"):
@@ -182,7 +196,19 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
 
     async def room_admitted(self, event: dict[str, Any]) -> None:
         await self.enter_meeting()
-        await self.send_message(await database_sync_to_async(self.admitted)())
+        assert self.participant is not None
+        chat_so_far = await database_sync_to_async(chat.history)(self.participant)
+        # Read only now, just before sending: when hundreds are let in at once, each
+        # waits its turn for the database above, and must not hold a copy of the roster
+        # while it waits (bench/, issue 8).
+        snapshot = actions.Snapshot.model_validate_json(event["snapshot"])
+        admitted = p.Admitted(
+            you=self.participant.public_id,
+            roster=snapshot.roster,
+            feeds=snapshot.feeds,
+            chat=chat_so_far,
+        )
+        await self.send_message(admitted)
 
     async def room_removed(self, event: dict[str, Any]) -> None:
         await self.end_connection(p.Removed())
@@ -251,14 +277,4 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             meeting=p.WaitingMeeting(title=meeting.title, starts_at=meeting.starts_at.isoformat()),
             locked=meeting.locked,
             message=LOCKED_MESSAGE if meeting.locked else WAITING_MESSAGE,
-        )
-
-    def admitted(self) -> p.Admitted:
-        meeting = self.identity.meeting
-        assert self.participant is not None
-        return p.Admitted(
-            you=self.participant.public_id,
-            roster=actions.roster(meeting),
-            feeds=actions.feeds(meeting),
-            chat=chat.history(self.participant),
         )

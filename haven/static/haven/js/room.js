@@ -13,6 +13,7 @@
  *   waiting-room.js   the attendee's waiting room (S2, S3)
  *   waiting-list.js   the host's waiting-room panel (S2, S3)
  *   host-controls.js  lock, requests, mutes; remove-form.js for remove and ban (S3, V3, S8)
+ *   host.js           the host's modules above, loaded on the host's page only
  *   host-requests.js  what the host asks of an attendee (V3)
  *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
  *   notices.js        errors and screen-reader announcements in plain English
@@ -20,7 +21,6 @@
  */
 import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
 import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicrophone, stopLocalMedia } from "./devices.js";
-import { onHostLockChanged, onLockAttempt, onLockRefused, setUpHostControls } from "./host-controls.js";
 import {
   clearHostRequest,
   onAsked,
@@ -32,12 +32,9 @@ import { closeAllMedia, removeFeed, republishAfterRestart, startPublishing, subs
 import { announce, clearError, ERROR_WORDS, showError } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
-import { onRosterChanged } from "./remove-form.js";
 import { renderRoster } from "./roster.js";
-import { screenLostInRestart, setUpScreenShare, stopSharing } from "./screen-share.js";
-import { byId, config, hooks, room, ui } from "./state.js";
+import { byId, config, hooks, room, sleep, ui } from "./state.js";
 import { onSoundButton } from "./tiles.js";
-import { onAdmitRefused, onWaitingListChanged, renderWaitingList, setUpWaitingList } from "./waiting-list.js";
 import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting-room.js";
 
 /**
@@ -52,6 +49,12 @@ import { onWaitingLockChanged, showWaitingRoom, stopStartTimer } from "./waiting
  * @typedef {"left"|"ended"|"lost"|"refused"|"removed"|"turned_away"} EndReason
  */
 
+// The host's controls (host.js), loaded on the host's page only: attendees' browsers
+// never download them.
+const host = config.isHost ? await import("./host.js") : null;
+
+// How long publishing waits for the subscriptions of someone just let in (enterMeeting).
+const PUBLISH_WAIT_MS = 1000;
 const CLOSE_NORMAL = 4000;
 const CLOSE_NOT_ALLOWED = 4403;
 const CLOSE_BAD_VERSION = 4400;
@@ -114,7 +117,7 @@ function listenToServer(connection) {
     feed_removed: (/** @type {any} */ message) => removeFeed(message.feed),
     media_restarted: onMediaRestarted,
     lock_changed: onLockChanged,
-    lock_attempt: onLockAttempt,
+    lock_attempt: (/** @type {any} */ message) => host?.onLockAttempt(message),
     asked: onAsked,
     muted_by_host: () => {
       onMutedByHost();
@@ -151,7 +154,7 @@ function onWaiting(message) {
 /** @param {JoinedMessage} message */
 function onJoined(message) {
   enterMeeting(message);
-  renderWaitingList(message.waiting ?? [], true);
+  host?.renderWaitingList(message.waiting ?? [], true);
 }
 
 /** @param {JoinedMessage|AdmittedMessage} message */
@@ -163,8 +166,13 @@ function enterMeeting(message) {
   room.me = message.you;
   showScreen("in_meeting");
   renderRoster(message.roster ?? [], false);
-  for (const feed of message.feeds ?? []) subscribeTo(feed);
-  startPublishing();
+  // See the others first, then send our own media: the server handles one message at a
+  // time per person, so a publish sent at once held up the answers that start the
+  // others' video (bench/, issue 8). Publishing waits for that at most a second.
+  const subscribing = Promise.allSettled((message.feeds ?? []).map(subscribeTo));
+  Promise.race([subscribing, sleep(PUBLISH_WAIT_MS)]).then(() => {
+    if (hooks.state === "in_meeting") startPublishing();
+  });
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
@@ -173,20 +181,20 @@ function enterMeeting(message) {
 
 /** @param {import("./protocol.js").WaitingListMessage} message */
 function onWaitingList(message) {
-  renderWaitingList(message.waiting, true);
-  onWaitingListChanged();
+  host?.renderWaitingList(message.waiting, true);
+  host?.onWaitingListChanged();
 }
 
 /** @param {import("./protocol.js").RosterMessage} message */
 function onRoster(message) {
   renderRoster(message.roster, hooks.state === "in_meeting");
-  onRosterChanged();
+  host?.onRosterChanged();
 }
 
 /** @param {LockChangedMessage} message */
 function onLockChanged(message) {
   room.locked = message.locked;
-  if (config.isHost) onHostLockChanged();
+  if (host) host.onHostLockChanged();
   else if (hooks.state === "waiting") onWaitingLockChanged();
   else if (hooks.state === "in_meeting") {
     announce(message.locked ? "The host has locked the meeting. Nobody new can come in." : "The host has unlocked the meeting.");
@@ -199,7 +207,7 @@ function onLockChanged(message) {
  */
 function onMediaRestarted() {
   if (hooks.state !== "in_meeting") return;
-  screenLostInRestart();
+  host?.screenLostInRestart();
   republishAfterRestart();
 }
 
@@ -212,8 +220,8 @@ function onServerError(message) {
     console.warn(`Haven: ${refused} refused`, message.code);
     return;
   }
-  if (refused === "admit" || refused === "admit_all") onAdmitRefused();
-  if (refused === "lock" || refused === "unlock") onLockRefused();
+  if (refused === "admit" || refused === "admit_all") host?.onAdmitRefused();
+  if (refused === "lock" || refused === "unlock") host?.onLockRefused();
   if (refused === "chat_remove") {
     onChatRemoveRefused(message);
     return;
@@ -311,7 +319,7 @@ function chosenTranscript() {
 function finish(reason, hostMessage = "") {
   if (hooks.state === "ended") return;
   stopStartTimer();
-  stopSharing({ tellServer: false, quietly: true });
+  host?.stopSharing({ tellServer: false, quietly: true });
   stopLocalMedia();
   closeAllMedia();
   clearHostRequest();
@@ -386,9 +394,9 @@ function setUpMeetingControls() {
 
 setUpPrejoin(openConnection);
 setUpMeetingControls();
-setUpWaitingList();
-setUpHostControls();
-setUpScreenShare();
+host?.setUpWaitingList();
+host?.setUpHostControls();
+host?.setUpScreenShare();
 setUpHostRequests();
 setUpChat();
 renderCamera();
