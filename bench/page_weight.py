@@ -57,6 +57,7 @@ def measure(stack: Stack, host: people.Host) -> PageWeights:
     mailbox = people.Mailbox(stack.maildir)
     address = f"weight-{meeting_id[:8]}@example.org"
     people.invite(stack, host, meeting_id, "Page Weight", address)
+    people.consent(stack, mailbox, address)
     link, passcode = mailbox.link_and_passcode(address)
     passcode_page, meeting_page = Weight(), Weight()
     with chromium(stack) as browser:

@@ -78,7 +78,11 @@ class Mailbox:
             body = message.get_body(("plain",))
             text = body.get_content() if body is not None else ""
             entry = self.access.setdefault(str(message["To"]), {})
-            if "Your link" in str(message["Subject"]):
+            if flows.CONSENT_SUBJECT in str(message["Subject"]):
+                found = flows.CONSENT_LINK.search(text)
+                if found:
+                    entry["consent"] = found.group(1)
+            elif "Your link" in str(message["Subject"]):
                 found = flows.LINK.search(text)
                 if found:
                     entry["link"] = found.group(1)
@@ -87,16 +91,24 @@ class Mailbox:
                 if found:
                     entry["passcode"] = found.group(1)
 
-    def link_and_passcode(self, address: str, timeout: float = 30) -> tuple[str, str]:
+    def _wait_for(self, address: str, keys: tuple[str, ...], timeout: float) -> dict[str, str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
                 self._read_new()
                 entry = next((v for k, v in self.access.items() if address in k), {})
-            if "link" in entry and "passcode" in entry:
-                return entry["link"], entry["passcode"]
+            if all(key in entry for key in keys):
+                return entry
             time.sleep(0.05)
-        raise RuntimeError(f"the link and passcode for {address} did not arrive")
+        raise RuntimeError(f"the {' and '.join(keys)} for {address} did not arrive")
+
+    def consent_link(self, address: str, timeout: float = 30) -> str:
+        """The house rules and consent link come first (rule G1)."""
+        return self._wait_for(address, ("consent",), timeout)["consent"]
+
+    def link_and_passcode(self, address: str, timeout: float = 30) -> tuple[str, str]:
+        entry = self._wait_for(address, ("link", "passcode"), timeout)
+        return entry["link"], entry["passcode"]
 
 
 def _csrf(client: httpx.Client, url: str) -> str:
@@ -150,10 +162,18 @@ def _enter_passcode(stack: Stack, link: str, passcode: str) -> dict[str, str]:
         return dict(client.cookies.items())
 
 
+def consent(stack: Stack, mailbox: Mailbox, address: str) -> None:
+    """Agree to the house rules as the invitee would; the link and passcode follow (G1)."""
+    consented = flows.give_consent(stack, mailbox.consent_link(address))
+    if consented.status_code != 302:
+        raise RuntimeError(f"consent for {address} was refused ({consented.status_code})")
+
+
 def attendee(stack: Stack, host: Host, meeting_id: str, mailbox: Mailbox, name: str) -> Attendee:
     """Invite one person and let them enter their passcode."""
     address = f"bench-{secrets.token_hex(5)}@example.org"
     invite(stack, host, meeting_id, name, address)
+    consent(stack, mailbox, address)
     link, passcode = mailbox.link_and_passcode(address)
     return Attendee(name, address, _enter_passcode(stack, link, passcode))
 
