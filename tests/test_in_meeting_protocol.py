@@ -194,6 +194,21 @@ def test_S2_admit_all_gives_each_person_the_whole_meeting_and_their_own_chat(sta
         assert chat == (["Before the others came."] if name == "Eve Early" else []), name
 
 
+def test_S2_people_let_in_hear_of_every_change_made_right_after_it(stack):
+    """The admission's snapshot and the meeting's later broadcasts do not race: whatever
+    changes just after the admission (here someone leaves) reaches those let in."""
+    meeting = start_meeting(stack)
+    leaver = admitted(stack, meeting, "Lee Leaving")[0]
+    newcomers = [arrive(stack, meeting, name)[0] for name in ("Nia New", "Ola New")]
+    meeting.host.send({"type": "admit_all"})
+    leaver.send({"type": "leave"})
+    for socket in newcomers:
+        names = {person["name"] for person in socket.expect("admitted")["roster"]}
+        while "Lee Leaving" in names:
+            names = {person["name"] for person in socket.expect("roster")["roster"]}
+        assert names == {"Alex Morgan", "Nia New", "Ola New"}
+
+
 def test_S8_a_removed_person_cannot_come_back_by_the_same_link_or_another_device(stack):
     meeting = start_meeting(stack)
     attendee, pid, invited = admitted(stack, meeting, "Rob Removed")

@@ -260,11 +260,18 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
 
 
 def _tell_admitted(meeting: Meeting, targets: list[Participant]) -> None:
-    """Tell each person let in, after commit. The roster and feeds they are sent are read
-    once for all of them: a connection reading them for itself meant that letting 200
-    people in at once read the roster 200 times (bench/, issue 8)."""
+    """Tell each person let in, once the transaction commits: the meeting as it is at the
+    commit, read once for all of them (a connection reading the roster for itself meant
+    that letting 200 people in at once read it 200 times: bench/, issue 8).
+
+    They join the meeting's group right at the commit, so every change after it (a feed
+    that comes up, someone leaving) reaches them too, queued behind this snapshot. Call
+    it after the other broadcasts of the action, which the snapshot already includes.
+    """
     snapshot = Snapshot(roster=roster(meeting), feeds=feeds(meeting)).model_dump_json()
+    group = groups.in_meeting(meeting)
     for target in targets:
+        groups.add_on_commit(group, target.channel_name)
         event = {"type": "room.admitted", "snapshot": snapshot}
         groups.signal_on_commit(target.channel_name, event)
 
@@ -275,9 +282,9 @@ def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Pa
     meeting = _moderation(host, identity, admitting=True)
     target = _target(meeting, target_public_id, Participant.State.WAITING)
     _admit(meeting, target, identity)
-    _tell_admitted(meeting, [target])
     send_roster(meeting)
     send_waiting_list(meeting)
+    _tell_admitted(meeting, [target])
     return target
 
 
@@ -290,9 +297,9 @@ def do_admit_all(host: Participant, identity: Identity) -> int:
     )
     for target in queue:
         _admit(meeting, target, identity)
-    _tell_admitted(meeting, queue)
     send_roster(meeting)
     send_waiting_list(meeting)
+    _tell_admitted(meeting, queue)
     return len(queue)
 
 

@@ -41,6 +41,17 @@ def signal_on_commit(target: str, event: dict[str, Any], *, group: bool = False)
     transaction.on_commit(lambda: _send(target, event, group))
 
 
+def add_on_commit(group: str, channel: str) -> None:
+    """Add one connection to a group once the transaction commits."""
+    transaction.on_commit(lambda: async_to_sync(_layer().group_add)(group, channel))
+
+
+def _layer() -> Any:
+    layer = get_channel_layer()
+    assert layer is not None
+    return layer
+
+
 def _send(target: str, event: dict[str, Any], group: bool) -> None:
     layer = get_channel_layer()
     assert layer is not None
