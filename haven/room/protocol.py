@@ -473,21 +473,6 @@ ServerMessage = Annotated[
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
-# Messages that carry something of the meeting itself: never sent to the waiting room (S2).
-MEETING_CONTENT = frozenset(
-    {
-        "joined",
-        "admitted",
-        "roster",
-        "feed_added",
-        "feed_removed",
-        "published",
-        "subscribe_offer",
-        "chat",
-        "chat_removed",
-    }
-)
-
 
 def encode(message: BaseModel) -> str:
     """Serialise a server message, leaving out a `re` that answers nothing."""
