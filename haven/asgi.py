@@ -2,10 +2,15 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haven.settings")
-django_http = get_asgi_application()
+django.setup(set_prefix=False)
+
+# Django's own handler, except that request bodies never spill into temporary files (S4).
+from haven.documents.uploads import InMemoryBodyASGIHandler  # noqa: E402
+
+django_http = InMemoryBodyASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "haven.bans",
     "haven.chat",
     "haven.records",
+    "haven.documents",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -239,6 +240,15 @@ HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" /
 # Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
 # derived from HAVEN_SECRET_KEY.
 HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
+
+# Documents the host emails to attendees (rule S4): the largest file, in megabytes, and
+# how many document emails one host may send in an hour. The file is never stored:
+# request bodies and uploads stay in memory (haven/documents/uploads.py), never in a
+# temporary file, so the upload handlers below are memory-only.
+HAVEN_DOCUMENT_MAX_MB = env_int("HAVEN_DOCUMENT_MAX_MB", 10)
+HAVEN_DOCUMENT_MAX_BYTES = HAVEN_DOCUMENT_MAX_MB * 1024 * 1024
+HAVEN_DOCUMENT_EMAILS_PER_HOUR = env_int("HAVEN_DOCUMENT_EMAILS_PER_HOUR", 60)
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5

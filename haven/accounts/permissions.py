@@ -39,6 +39,7 @@ ROLE_DESCRIPTIONS = {
 
 class Permission(StrEnum):
     HOST_MEETINGS = "meetings.host"
+    SEND_DOCUMENTS = "meetings.send_documents"
     VIEW_POLICY = "policy.view"
     MANAGE_POLICY = "policy.manage"
     VIEW_STAFF = "staff.view"
@@ -66,7 +67,7 @@ _MANAGERS = frozenset(
 
 # The table. Roles add up: a coordinator who also hosts has both roles.
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
-    StaffRole.HOST: frozenset({Permission.HOST_MEETINGS}),
+    StaffRole.HOST: frozenset({Permission.HOST_MEETINGS, Permission.SEND_DOCUMENTS}),
     StaffRole.COORDINATOR: _MANAGERS,
     StaffRole.ADMINISTRATOR: _MANAGERS,
     StaffRole.SERVICE_MANAGER: frozenset(

@@ -11,7 +11,13 @@ from haven.accounts.access import access_staff_member
 from haven.accounts.decorators import reauthentication_required, staff_required
 from haven.accounts.forms import StaffChangeForm, StaffInviteForm
 from haven.accounts.models import User
-from haven.accounts.permissions import Permission, has_permission, permissions_for
+from haven.accounts.permissions import (
+    ROLE_PERMISSIONS,
+    Permission,
+    StaffRole,
+    has_permission,
+    permissions_for,
+)
 from haven.audit.models import AuditEvent
 
 AUDIT_PAGE_SIZE = 50
@@ -22,7 +28,7 @@ AUDIT_PAGE_SIZE = 50
 def staff_home(request: HttpRequest) -> HttpResponse:
     """Where staff land after signing in: hosts go to their meetings."""
     granted = permissions_for(request.user.role_names)  # type: ignore[union-attr]
-    if granted == {Permission.HOST_MEETINGS}:
+    if granted == ROLE_PERMISSIONS[StaffRole.HOST]:
         return redirect("meetings:list")
     return render(request, "accounts/staff_home.html")
 

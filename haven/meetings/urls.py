@@ -1,5 +1,6 @@
 from django.urls import path
 
+from haven.documents import views as document_views
 from haven.meetings import views
 
 app_name = "meetings"
@@ -9,6 +10,7 @@ urlpatterns = [
     path("<uuid:meeting_id>/house-rules/", views.house_rules, name="house_rules"),
     path("<uuid:meeting_id>/time/", views.change_time, name="change_time"),
     path("<uuid:meeting_id>/cancel/", views.cancel_meeting, name="cancel"),
+    path("<uuid:meeting_id>/documents/", document_views.send_document, name="send_document"),
     path(
         "<uuid:meeting_id>/invitations/<int:invitation_id>/change/",
         views.change_invitation,

@@ -166,3 +166,14 @@ def may_publish(role: Role, source: Source, audio: int, video: int) -> Decision:
             else "That is more streams than Haven allows.",
         )
     return ALLOW
+
+
+def may_email_document(meeting: MeetingState) -> Decision:
+    """The host may email a document to people invited until the meeting ends (rule S4).
+
+    Who is the host is checked by the page's guards (the permission table and the
+    meeting's own host); documents never go through the meeting itself.
+    """
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    return ALLOW
