@@ -217,6 +217,9 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         "HAVEN_JANUS_API_SECRET": janus.api_secret,
         "HAVEN_JANUS_ADMIN_KEY": janus.admin_key,
         "HAVEN_LOG_LEVEL": "WARNING",
+        # Haven's temporary files, if it ever made any, land in its data folder, where the
+        # tests that look for traces of what must not be kept can see them (rule S4).
+        "TMPDIR": str(folder / "tmp"),
         "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
     }
 
@@ -231,6 +234,7 @@ def live_stack(folder: Path) -> Iterator[Stack]:
         port, smtp_port = pick_port(), pick_port()
         env = _environment(folder, port, smtp_port, janus_settings)
         stack = Stack(namespace, folder, port, janus_settings, env)
+        (folder / "tmp").mkdir(exist_ok=True)
         janus = JanusProcess(
             write_janus_config(folder / "janus", janus_settings),
             janus_settings,
