@@ -503,7 +503,7 @@ def test_S4_the_page_works_with_a_keyboard_and_is_accessible(stack, tmp_path):
         page.goto(f"{stack.base_url}{meeting.url}")
         ui.assert_accessible(page, "the document page")
         # Send with nothing chosen: the errors are shown, and read out with their fields.
-        ui.tab_to(page, "button[type=submit]")
+        ui.tab_to(page, "#send-document")
         page.keyboard.press("Enter")
         expect(page.get_by_text("Choose a file to send.")).to_be_visible()
         expect(page.get_by_text("Choose at least one person to send it to.")).to_be_visible()
@@ -515,7 +515,7 @@ def test_S4_the_page_works_with_a_keyboard_and_is_accessible(stack, tmp_path):
             "() => document.querySelector(`label[for='${document.activeElement.id}']`).textContent"
         )
         page.keyboard.press("Space")
-        ui.tab_to(page, "button[type=submit]")
+        ui.tab_to(page, "#send-document")
         page.keyboard.press("Enter")
         expect(page.get_by_text("We have emailed “Plan.pdf” to Sam Carter.")).to_be_visible()
         ui.assert_accessible(page, "the document page after sending")
@@ -568,7 +568,7 @@ def test_S4_other_content_is_refused(name, content):
         check_document(name, content)
 
 
-def test_S4_request_bodies_and_uploads_never_go_to_temporary_files(monkeypatch):
+def test_S4_request_bodies_and_uploads_never_go_to_temporary_files(monkeypatch, settings):
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("written to a temporary file")
 
@@ -588,6 +588,12 @@ def test_S4_request_bodies_and_uploads_never_go_to_temporary_files(monkeypatch):
 
     kept = asyncio.run(InMemoryBodyASGIHandler().read_body(receive))
     assert kept.getvalue() == body and not kept.too_large
+    # Past the limit, the body is read to its end and none of it is kept.
+    settings.HAVEN_DOCUMENT_MAX_BYTES = len(content) - 2 * 1024 * 1024
+    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    dropped = asyncio.run(InMemoryBodyASGIHandler().read_body(receive))
+    assert dropped.too_large and dropped.getvalue() == b"" and messages == []
     handler = DocumentUploadHandler(request, len(content))
     handlers: list[FileUploadHandler] = [handler]
     _, files = MultiPartParser(request.META, io.BytesIO(body), handlers).parse()

@@ -82,3 +82,9 @@ def test_S8_V3_only_the_host_in_the_meeting_moderates():
 def test_rejoining_after_joining_is_refused():
     decision = rules.may_join(Role.ATTENDEE, Presence.WAITING, MeetingState.LIVE, confirmed=True)
     assert decision.code == "already_joined"
+
+
+def test_S4_documents_are_emailed_only_while_the_meeting_is_open():
+    assert rules.may_email_document(MeetingState.SCHEDULED)
+    assert rules.may_email_document(MeetingState.LIVE)
+    assert not rules.may_email_document(MeetingState.ENDED)

@@ -93,6 +93,7 @@ class World:
             ("/accounts/", ALL),
             ("/meetings/", {"host"}),
             (f"/meetings/{self.boss_meeting}/", set()),  # someone else's meeting
+            (f"/meetings/{self.boss_meeting}/documents/", set()),  # S4: only its host
             ("/staff/people/", OVERSEERS),
             (f"/staff/people/{self.target_id}/", OVERSEERS),
             ("/staff/people/invite/", MANAGERS),
