@@ -52,6 +52,7 @@ from tests.harness.stack import Stack
 from tests.harness.staff import sign_in_staff
 
 SUBJECT = "A document for"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 LIMIT = 10 * 1024 * 1024  # HAVEN_DOCUMENT_MAX_MB's default, which the live stack uses
 CHECKBOX = re.compile(r'<input type="checkbox" name="recipients" value="(\d+)"[^>]*id="([^"]+)"')
 
@@ -268,6 +269,7 @@ def test_S4_allowed_documents_reach_the_chosen_people_only(stack):
         (["Sam Carter"], ("Support plan.pdf", pdf_bytes(marker()), "application/pdf")),
         (["Jo Patel", "Mia Young"], ("Notes.docx", docx_bytes(marker()), KINDS["docx"].mime_type)),
         (["Sam Carter", "Jo Patel"], ("Agenda.odt", odt_bytes(marker()), KINDS["odt"].mime_type)),
+        (["Sam Carter"], ("Old letter.doc", ole_bytes("WordDocument"), "application/msword")),
         (["Mia Young"], ("Drawing.png", png_bytes(marker()), "image/png")),
     ]
     for names, file in documents:
@@ -310,7 +312,7 @@ def test_S4_allowed_documents_reach_the_chosen_people_only(stack):
     # A child's parent or carer gets what is sent to the child, and nothing else.
     to_parent = [attachments(message) for message in document_mails(stack, parent)]
     assert sorted(to_parent) == sorted(
-        [[("Notes.docx", documents[1][1][1])], [("Drawing.png", documents[3][1][1])]]
+        [[("Notes.docx", documents[1][1][1])], [("Drawing.png", documents[4][1][1])]]
     )
     assert json.loads(rows[-1]["details"])["to"] == ["invitee", "parent_carer"]
     assert document_mails(stack, meeting.emails["Lee Brown"]) == []
@@ -693,3 +695,48 @@ def test_S4_only_the_host_of_an_open_meeting_may_send(meeting_with_invitees, mai
     with pytest.raises(DocumentError):
         do_send_document(host, meeting, invitations, document)
     assert mailoutbox == []
+
+
+# --- Word 97-2003 (.doc): an OLE compound file, made by hand ----------------------------
+
+FREE, END, FAT_SECTOR, NO_STREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _ole_entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
+    encoded = (name + "\0").encode("utf-16-le") if name else b""
+    entry = encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1)
+    entry += struct.pack("<III", NO_STREAM, right, child) + b"\0" * 36
+    return entry + struct.pack("<IQ", start, size)
+
+
+def ole_bytes(*streams: str) -> bytes:
+    """A version-3 OLE compound file with these streams of 4,096 bytes each (no mini
+    stream), as Word 97-2003 writes its `WordDocument` stream."""
+    sectors_each = 4096 // 512
+    entries = [_ole_entry("Root Entry", 5, 1 if streams else NO_STREAM, NO_STREAM, END, 0)]
+    fat = [FAT_SECTOR, END]
+    for number, name in enumerate(streams, 1):
+        start = len(fat)
+        fat += [*range(start + 1, start + sectors_each), END]
+        right = number + 1 if number < len(streams) else NO_STREAM
+        entries.append(_ole_entry(name, 2, NO_STREAM, right, start, 4096))
+    while len(entries) % 4:
+        entries.append(_ole_entry("", 0, NO_STREAM, NO_STREAM, 0, 0))
+    assert len(entries) == 4, "one directory sector"
+    header = OLE_MAGIC + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+    header += b"\0" * 6 + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, END, 0, END, 0)
+    header += struct.pack("<109I", 0, *[FREE] * 108)
+    fat_sector = struct.pack("<128I", *fat, *[FREE] * (128 - len(fat)))
+    data = b"".join(secrets.token_bytes(4096) for _ in streams)
+    return header + fat_sector + b"".join(entries) + data
+
+
+def test_S4_a_word_97_document_is_checked_by_its_streams():
+    assert check_document("Old letter.doc", ole_bytes("WordDocument", "1Table")) == KINDS["doc"]
+    for content in (
+        ole_bytes("Workbook"),  # an Excel file renamed .doc
+        ole_bytes("WordDocument", "Macros"),  # macros: refused, as .docm is
+        OLE_MAGIC + b"\0" * 600,  # the right first bytes, and nothing else right
+    ):
+        with pytest.raises(NotAllowed):
+            check_document("Old letter.doc", content)

@@ -4,17 +4,22 @@ A file is accepted only when its name's extension is on the allow-list and its b
 that kind of file: magic bytes for PDF, PNG and JPEG; for OpenDocument, the zip's first
 entry `mimetype`, stored uncompressed, naming the type the extension says; for Word
 (.docx), the zip's `[Content_Types].xml` declaring a Word main document (not a
-macro-enabled one) and a `word/` part. A renamed program or text file is refused.
+macro-enabled one) and a `word/` part; for Word 97-2003 (.doc), an OLE compound file
+(read with olefile) holding a `WordDocument` stream and no macros. A renamed program or
+text file is refused.
 
-A small function of our own rather than a library: the maintained magic-byte libraries
-guess OOXML and ODF from the first few kilobytes instead of reading the zip.
+A small function of our own rather than a magic-byte library: those guess OOXML and ODF
+from the first few kilobytes instead of reading the zip.
 """
 
 import io
 import zipfile
 from dataclasses import dataclass
 
+import olefile
+
 PDF = b"%PDF-"
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff"
 WORD_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -37,6 +42,7 @@ class Kind:
 
 KINDS = {
     "pdf": Kind("PDF", "application/pdf"),
+    "doc": Kind("Word", "application/msword"),
     "docx": Kind("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     "odt": Kind("OpenDocument text", ODF_TYPES["odt"].decode()),
     "ods": Kind("OpenDocument spreadsheet", ODF_TYPES["ods"].decode()),
@@ -47,7 +53,7 @@ KINDS = {
 }
 
 # For the page: what people may send, in words.
-ALLOWED_IN_WORDS = "PDF, Word (.docx), OpenDocument (.odt, .ods, .odp), PNG or JPEG"
+ALLOWED_IN_WORDS = "PDF, Word (.docx, .doc), OpenDocument (.odt, .ods, .odp), PNG or JPEG"
 
 
 class NotAllowed(ValueError):
@@ -83,6 +89,8 @@ def _content_is(extension: str, content: bytes) -> bool:
         return content.startswith(JPEG)
     if extension == "docx":
         return _is_word(content)
+    if extension == "doc":
+        return _is_word_97(content)
     return _is_open_document(content, ODF_TYPES[extension])
 
 
@@ -131,3 +139,16 @@ def _is_word(content: bytes) -> bool:
             return False
         declared = _read_part(archive, types)
         return declared is not None and WORD_MAIN in declared
+
+
+def _is_word_97(content: bytes) -> bool:
+    """Word 97-2003: an OLE file with a `WordDocument` stream, and no macros in it."""
+    if not content.startswith(OLE):
+        return False
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            streams = {"/".join(path).lower() for path in ole.listdir(streams=True, storages=True)}
+    except Exception:  # any failure to parse untrusted bytes: not a Word file
+        return False
+    has_macros = any(name.split("/")[0] in ("macros", "_vba_project_cur") for name in streams)
+    return "worddocument" in streams and not has_macros
