@@ -188,7 +188,18 @@ def _first_admission(meeting: Meeting) -> dict[int, dt.datetime]:
 
 
 def _when(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%d %b %Y, %H:%M:%S")
+    return timezone.localtime(moment).strftime("%-d %b %Y, %H:%M:%S")
+
+
+def _day(iso_date: str) -> str:
+    try:
+        return dt.date.fromisoformat(iso_date).strftime("%-d %b %Y")
+    except ValueError:
+        return iso_date
+
+
+def _messages(count: int) -> str:
+    return "1 message" if count == 1 else f"{count} messages"
 
 
 # The sections, one per rule or group of rules
@@ -246,7 +257,7 @@ def _consent(
 
 
 def _consent_of(section: Section, invitation: Invitation, entered: dt.datetime | None) -> None:
-    name, role = invitation.name, invitation.get_role_display()
+    name, role = invitation.name, invitation.get_role_display().lower()
     consents = list(invitation.consents.all())
     for consent in consents:
         who = (
@@ -445,18 +456,16 @@ def _removals(meeting: Meeting, log: _Log, invitations: list[Invitation]) -> Sec
 
 def _chat(log: _Log) -> Section:
     section = Section("chat", "No private chat", ["S5"], by_construction=True)
-    fields = [name for name in protocol.SendChat.model_fields if name != "type"]
+    fields = [name for name in protocol.SendChat.model_fields if name not in ("type", "id")]
     forbids = protocol.SendChat.model_config.get("extra") == "forbid"
     section.summary.append(
-        "Impossible by construction: Haven's chat message has only the fields "
-        f"{', '.join(fields)} and no recipient field"
-        + (
-            ", and the server refuses any message with a field it does not know. "
-            if forbids
-            else ". "
-        )
-        + "Every message goes to everyone in the meeting; there is no other kind."
+        "Impossible by construction: Haven's chat message carries only "
+        f"{' and '.join(fields)} (besides its type and request number): it has no recipient "
+        "field, and the server refuses any message with a field it does not know. Every "
+        "message goes to everyone in the meeting; there is no other kind."
     )
+    if "recipient" in protocol.SendChat.model_fields:
+        section.warnings.append("The chat message has a recipient field.")
     if not forbids:
         section.warnings.append("The chat message does not refuse unknown fields.")
     for event in log.of("chat.removed"):
@@ -511,7 +520,7 @@ def _transcript(meeting: Meeting, log: _Log) -> Section:
         if event.action == "transcript.kept":
             text = (
                 f"{log.actor(event)} kept the transcript, encrypted, until "
-                f"{event.details.get('retain_until')}."
+                f"{_day(str(event.details.get('retain_until')))}."
             )
         elif event.action == "transcript.destroyed":
             why = DESTROYED_BECAUSE.get(str(event.details.get("because", "")), "destroyed")
@@ -530,7 +539,7 @@ def _transcript(meeting: Meeting, log: _Log) -> Section:
         destroyed = log.of("transcript.destroyed")
         who = log.actor(destroyed[-1]) if destroyed else None
         section.summary.append(
-            f"The transcript ({transcript.message_count} messages) was destroyed on "
+            f"The transcript ({_messages(transcript.message_count)}) was destroyed on "
             f"{_when(transcript.destroyed_at)}"
             + (f" by {who}" if who else "")
             + f": {DESTROYED_BECAUSE.get(transcript.destroyed_because, 'destroyed')}."
@@ -539,8 +548,8 @@ def _transcript(meeting: Meeting, log: _Log) -> Section:
             section.warnings.append("No record in the audit log of who destroyed the transcript.")
     else:
         section.summary.append(
-            f"The transcript ({transcript.message_count} messages) is kept, encrypted, until "
-            f"{transcript.retain_until:%d %b %Y}, then destroyed automatically."
+            f"The transcript ({_messages(transcript.message_count)}) is kept, encrypted, until "
+            f"{transcript.retain_until:%-d %b %Y}, then destroyed automatically."
         )
         if not log.of("transcript.kept"):
             section.warnings.append("No record in the audit log of who kept the transcript.")
