@@ -255,11 +255,16 @@ def test_evidence_of_a_meeting_not_yet_held_says_what_has_not_happened(stack):
     meeting_id = flows.create_meeting(host, "Not yet held")
     text = host.get(f"/staff/evidence/{meeting_id}/").text
     assert "Nobody was invited to this meeting." in text
-    assert "Nobody but the host entered the meeting." in text
+    assert "Nobody entered the meeting." in text
     assert "The meeting was never locked." in text
     assert "Nobody was removed or banned." in text
     assert "The meeting has not ended: its chat is not a transcript yet." in text
     assert 'id="evidence-complete"' in text and 'id="evidence-warnings"' not in text
+    cancelled_id = flows.create_meeting(host, "Called off")
+    assert flows.post_form(host, f"/meetings/{cancelled_id}/cancel/", {}).status_code == 302
+    text = host.get(f"/staff/evidence/{cancelled_id}/").text
+    assert "The meeting was cancelled: there was no chat to keep." in text
+    assert "<dt>Cancelled</dt>" in text and 'id="evidence-warnings"' not in text
 
 
 def test_S6_evidence_says_when_and_by_whom_the_transcript_was_destroyed(stack):
@@ -276,6 +281,7 @@ def test_S6_evidence_says_when_and_by_whom_the_transcript_was_destroyed(stack):
         f"{destroyed}</time> {HOST} destroyed the transcript: the host chose to destroy it." in text
     )
     assert "kept, encrypted, until" not in text
+    assert "Nobody but the host entered the meeting." in text
 
 
 def test_U3_S2_evidence_warns_plainly_when_a_childs_consent_is_not_on_record(stack):

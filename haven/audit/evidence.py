@@ -395,7 +395,12 @@ def _waiting_room(meeting: Meeting, log: _Log, entered: dict[int, dt.datetime]) 
             )
     section.warnings = list(dict.fromkeys(section.warnings))
     if not entered:
-        section.summary.append("Nobody but the host entered the meeting.")
+        host_came = bool(log.of("room.host_joined"))
+        section.summary.append(
+            "Nobody but the host entered the meeting."
+            if host_came
+            else "Nobody entered the meeting."
+        )
     return section
 
 
@@ -530,7 +535,9 @@ def _transcript(meeting: Meeting, log: _Log) -> Section:
             text = f"{log.actor(event)} {verb} the transcript."
         section.facts.append(Fact(event.at, text))
     if transcript is None:
-        if meeting.state == Meeting.State.ENDED and meeting.cancelled_at is None:
+        if meeting.cancelled_at is not None:
+            section.summary.append("The meeting was cancelled: there was no chat to keep.")
+        elif meeting.state == Meeting.State.ENDED:
             section.warnings.append("No record of what happened to the chat transcript.")
         else:
             section.summary.append("The meeting has not ended: its chat is not a transcript yet.")
