@@ -49,7 +49,7 @@ class Permission(StrEnum):
     VIEW_ALL_MEETINGS = "meetings.view_all"
     # The compliance evidence of any meeting of the organisation; a host sees their own
     # meetings' evidence through HOST_MEETINGS (haven/audit/evidence.py, access_evidence).
-    VIEW_EVIDENCE = "meetings.evidence"
+    VIEW_EVIDENCE = "evidence.view"
     EXPORT_PERSONAL_DATA = "people.export"
     ERASE_PERSONAL_DATA = "people.erase"
 
