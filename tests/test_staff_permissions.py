@@ -24,6 +24,7 @@ pytestmark = pytest.mark.live
 ALL = {"host", "coordinator", "administrator", "service_manager"}
 MANAGERS = {"coordinator", "administrator"}
 OVERSEERS = {"coordinator", "administrator", "service_manager"}
+EVIDENCE = {"coordinator", "service_manager"}  # and a meeting's own host
 CSRF_VALUE = re.compile(r'value="[A-Za-z0-9]{64}"')
 
 
@@ -94,6 +95,8 @@ class World:
             ("/meetings/", {"host"}),
             (f"/meetings/{self.boss_meeting}/", set()),  # someone else's meeting
             (f"/meetings/{self.boss_meeting}/documents/", set()),  # S4: only its host
+            ("/staff/evidence/", EVIDENCE),
+            (f"/staff/evidence/{self.boss_meeting}/", EVIDENCE),  # not their own meeting
             ("/staff/people/", OVERSEERS),
             (f"/staff/people/{self.target_id}/", OVERSEERS),
             ("/staff/people/invite/", MANAGERS),
@@ -110,6 +113,15 @@ class World:
     def actions(self) -> list[tuple[str, dict[str, str], set[str]]]:
         starts = "2030-01-15T10:00"
         return [
+            (  # quick create on the host's dashboard
+                "/staff/",
+                {
+                    "quick-title": "Quick",
+                    "quick-meeting_type": self.type_id,
+                    "quick-starts_at": starts,
+                },
+                {"host"},
+            ),
             (
                 "/meetings/",
                 {"title": "Mine", "meeting_type": self.type_id, "starts_at": starts},

@@ -48,6 +48,9 @@ class Permission(StrEnum):
     MANAGE_BANS = "bans.manage"
     VIEW_AUDIT = "audit.view"
     VIEW_ALL_MEETINGS = "meetings.view_all"
+    # The compliance evidence of any meeting of the organisation; a host sees their own
+    # meetings' evidence through HOST_MEETINGS (haven/audit/evidence.py, access_evidence).
+    VIEW_EVIDENCE = "evidence.view"
     EXPORT_PERSONAL_DATA = "people.export"
     ERASE_PERSONAL_DATA = "people.erase"
 
@@ -68,7 +71,7 @@ _MANAGERS = frozenset(
 # The table. Roles add up: a coordinator who also hosts has both roles.
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.HOST: frozenset({Permission.HOST_MEETINGS, Permission.SEND_DOCUMENTS}),
-    StaffRole.COORDINATOR: _MANAGERS,
+    StaffRole.COORDINATOR: _MANAGERS | {Permission.VIEW_EVIDENCE},
     StaffRole.ADMINISTRATOR: _MANAGERS,
     StaffRole.SERVICE_MANAGER: frozenset(
         {
@@ -77,6 +80,7 @@ ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
             Permission.VIEW_BANS,
             Permission.VIEW_AUDIT,
             Permission.VIEW_ALL_MEETINGS,
+            Permission.VIEW_EVIDENCE,
         }
     ),
 }

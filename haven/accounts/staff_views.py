@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -11,26 +11,39 @@ from haven.accounts.access import access_staff_member
 from haven.accounts.decorators import reauthentication_required, staff_required
 from haven.accounts.forms import StaffChangeForm, StaffInviteForm
 from haven.accounts.models import User
-from haven.accounts.permissions import (
-    ROLE_PERMISSIONS,
-    Permission,
-    StaffRole,
-    has_permission,
-    permissions_for,
-)
+from haven.accounts.permissions import Permission, has_permission
 from haven.audit.models import AuditEvent
+from haven.meetings import dashboard
+from haven.meetings.actions import do_create_meeting
 
 AUDIT_PAGE_SIZE = 50
 
 
 @staff_required()
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def staff_home(request: HttpRequest) -> HttpResponse:
-    """Where staff land after signing in: hosts go to their meetings."""
-    granted = permissions_for(request.user.role_names)  # type: ignore[union-attr]
-    if granted == ROLE_PERMISSIONS[StaffRole.HOST]:
-        return redirect("meetings:list")
-    return render(request, "accounts/staff_home.html")
+    """Where staff land after signing in. Anyone who hosts sees their dashboard: their
+    meetings, who is waiting now, and a quick way to schedule (POST). Everyone sees the
+    pages their roles open."""
+    user = request.user
+    assert isinstance(user, User)
+    hosts = has_permission(user, Permission.HOST_MEETINGS)
+    if request.method == "POST" and not hosts:
+        raise Http404
+    context: dict[str, object] = {"hosts": hosts}
+    if hosts:
+        form = dashboard.quick_form(user, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            meeting = do_create_meeting(user, **form.cleaned_data)
+            messages.success(request, f"“{meeting.title}” is scheduled. Now invite people to it.")
+            return redirect("meetings:detail", meeting_id=meeting.public_id)
+        context |= {
+            "form": form,
+            "upcoming": dashboard.upcoming(user),
+            "past": dashboard.past(user),
+        }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/staff_home.html", context, status=status)
 
 
 @staff_required(Permission.VIEW_STAFF)

@@ -42,6 +42,9 @@ NOT_PUBLISHED = 435
 
 # Teardown must not hang on a Janus that stopped answering.
 TEARDOWN_TIMEOUT = 3.0
+# Every room is created with the media server's recording off and locked off (rule S7);
+# the compliance evidence page quotes this (haven/audit/evidence.py).
+RECORDING_OFF: dict[str, bool] = {"record": False, "lock_record": True}
 
 ResetListener = Callable[[], Awaitable[None]]
 
@@ -199,8 +202,7 @@ class MediaGateway:
             "permanent": False,
             "is_private": True,
             "publishers": room.max_publishers,
-            "record": False,
-            "lock_record": True,
+            **RECORDING_OFF,
             "allowed": [],
             "require_pvtid": True,
             "audiocodec": "opus",

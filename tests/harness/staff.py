@@ -50,7 +50,7 @@ def sign_in_staff(
 
 
 def sign_in_browser(
-    page: Page, stack: Stack, email: str, password: str, *, lands_on: str = "Your meetings"
+    page: Page, stack: Stack, email: str, password: str, *, lands_on: str = "Your dashboard"
 ) -> None:
     """Sign in as a person would: password page, then the code page; both axe-clean."""
     page.goto(f"{stack.base_url}/accounts/login/")

@@ -1,0 +1,70 @@
+"""The host's dashboard, on the staff home page: their meetings, each invitee's consent
+state and access needs, who is in a waiting room now, and a quick way to schedule.
+
+Read-only helpers; scheduling goes through the meetings form and action like the
+meetings page does (haven/meetings/forms.py, actions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from haven.accounts.models import User
+from haven.consent.status import InviteeStatus, status_of
+from haven.meetings.forms import MeetingForm
+from haven.meetings.models import Meeting
+from haven.room.models import Participant
+
+PAST_SHOWN = 10
+
+
+class QuickMeetingForm(MeetingForm):
+    """Type, title and time: the rest comes from the meeting type's defaults."""
+
+    field_order = ["meeting_type", "title", "starts_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["duration_minutes"]
+
+
+@dataclass(frozen=True)
+class UpcomingMeeting:
+    meeting: Meeting
+    statuses: list[InviteeStatus]
+    waiting: list[Participant]  # in the waiting room now (rule S2), oldest first
+
+
+def quick_form(user: User, data: Any = None) -> QuickMeetingForm:
+    meeting_types = user.organisation.policy_in_force().meeting_types.all()
+    return QuickMeetingForm(data, meeting_types=meeting_types, prefix="quick")
+
+
+def upcoming(user: User) -> list[UpcomingMeeting]:
+    """The host's meetings not yet ended, soonest first."""
+    meetings = (
+        Meeting.objects.filter(host=user)
+        .exclude(state=Meeting.State.ENDED)
+        .select_related("meeting_type")
+        .order_by("starts_at")
+    )
+    found = []
+    for meeting in meetings:
+        rules = meeting.current_house_rules()
+        invitations = meeting.invitations.filter(revoked_at__isnull=True)
+        waiting = meeting.participants.filter(
+            state=Participant.State.WAITING, invitation__isnull=False
+        ).order_by("connected_at", "id")
+        found.append(
+            UpcomingMeeting(
+                meeting, [status_of(each, rules) for each in invitations], list(waiting)
+            )
+        )
+    return found
+
+
+def past(user: User) -> list[Meeting]:
+    """The host's ended or cancelled meetings, newest first."""
+    ended = Meeting.objects.filter(host=user, state=Meeting.State.ENDED)
+    return list(ended.select_related("meeting_type").order_by("-starts_at")[:PAST_SHOWN])
