@@ -309,14 +309,15 @@ def _meeting_with_everything(stack, title: str, *, removal_and_ban: bool = True)
     socket.expect("admitted")
     socket.send({"type": "chat", "text": f"chat in {title}"})
     socket.expect("chat")
-    found = {"meeting": meeting, "needs": needs.email, "emails": [needs.email]}
+    emails = [needs.email]
+    found: dict[str, Any] = {"meeting": meeting, "needs": needs.email, "emails": emails}
     if removal_and_ban:
         for action, key in (("remove", "removed"), ("ban", "banned")):
             person, person_pid, invited = admitted(stack, meeting, f"{key} {title}")
             meeting.host.send({"type": action, "participant": person_pid, "reason": "Rude."})
             person.expect("removed")
             found[key] = invited.email.lower()
-            found["emails"].append(invited.email)
+            emails.append(invited.email)
     meeting.host.send({"type": "end_meeting", "transcript": "keep"})
     socket.expect("meeting_ended")
     return found
