@@ -133,38 +133,63 @@ def verify_chain() -> tuple[int, ChainBreak | None]:
     """Walk the whole chain; return how many events were checked and the first break.
 
     Once old events have been destroyed (rule D3) the chain starts at the anchor: the hash
-    of the newest destroyed event, which the newest `audit.expired` event also seals.
+    of the newest destroyed event, which the newest `audit.expired` event also seals. The
+    server may append meanwhile: the walk ends at the head read before it. If old events
+    were destroyed meanwhile, the walk starts again from the new anchor.
     """
-    anchor = AuditAnchor.objects.filter(pk=1).first()
-    checked, broken, last_hash = _walk(anchor.last_hash if anchor else GENESIS)
-    if broken is not None:
-        return checked, broken
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != last_hash:
-        return checked, ChainBreak(0, "the newest events were deleted")
+    for _attempt in range(3):
+        anchor = AuditAnchor.objects.filter(pk=1).first()
+        head = AuditChainHead.objects.filter(pk=1).first()
+        checked, broken = _verify(anchor, head)
+        now_anchored = AuditAnchor.objects.filter(pk=1).values_list("last_hash", flat=True)
+        if broken is None or list(now_anchored) == ([anchor.last_hash] if anchor else []):
+            break
+    return checked, broken
+
+
+def _verify(
+    anchor: AuditAnchor | None, head: AuditChainHead | None
+) -> tuple[int, ChainBreak | None]:
+    # The head was read before the walk: events appended since come after it.
+    until = head.last_hash if head is not None else None
+    walk = _walk(anchor.last_hash if anchor else GENESIS, until=until)
+    if walk.broken is not None:
+        return walk.checked, walk.broken
+    if head is not None and not walk.reached:
+        return walk.checked, ChainBreak(0, "the newest events were deleted")
     if anchor is not None:
         sealed = AuditEvent.objects.filter(action=EXPIRED).order_by("-id").first()
         if sealed is None or sealed.details.get("anchor") != anchor.last_hash:
             where = sealed.pk if sealed is not None else 0
-            return checked, ChainBreak(where, "the record of destroyed old events was changed")
-    return checked, None
+            return walk.checked, ChainBreak(where, "the record of destroyed old events was changed")
+    return walk.checked, None
 
 
-def _walk(
-    expected_prev: str, before: dt.datetime | None = None
-) -> tuple[int, ChainBreak | None, str]:
-    """Check events in order from the start (only those older than `before`, if given)."""
-    checked = 0
+@dataclass
+class _Walk:
+    checked: int = 0
+    broken: ChainBreak | None = None
+    last_hash: str = ""
+    reached: bool = False
+
+
+def _walk(expected_prev: str, before: dt.datetime | None = None, until: str | None = None) -> _Walk:
+    """Check events in order from the start (only those older than `before`, if given);
+    note whether the chain passed through the hash `until`."""
+    walk = _Walk(last_hash=expected_prev, reached=expected_prev == until)
     for event in AuditEvent.objects.order_by("id").iterator():
         if before is not None and event.at >= before:
             break
-        if event.prev_hash != expected_prev:
-            return checked, ChainBreak(event.pk, "an event before it was changed or deleted"), ""
+        if event.prev_hash != walk.last_hash:
+            walk.broken = ChainBreak(event.pk, "an event before it was changed or deleted")
+            return walk
         if event_hash(event) != event.hash:
-            return checked, ChainBreak(event.pk, "its content was changed"), ""
-        expected_prev = event.hash
-        checked += 1
-    return checked, None, expected_prev
+            walk.broken = ChainBreak(event.pk, "its content was changed")
+            return walk
+        walk.last_hash = event.hash
+        walk.reached = walk.reached or event.hash == until
+        walk.checked += 1
+    return walk
 
 
 EXPIRED = "audit.expired"
@@ -189,12 +214,13 @@ def expire_events(before: dt.datetime) -> int:
     with transaction.atomic():
         _chain_head()  # locked: nothing is appended meanwhile
         anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
-        count, broken, last_hash = _walk(anchor.last_hash if anchor else GENESIS, before)
-        if broken is not None:
-            raise ExpiryRefused(broken)
+        walk = _walk(anchor.last_hash if anchor else GENESIS, before)
+        if walk.broken is not None:
+            raise ExpiryRefused(walk.broken)
+        count = walk.checked
         if count == 0:
             return 0
-        last = AuditEvent.objects.get(hash=last_hash)
+        last = AuditEvent.objects.get(hash=walk.last_hash)
         AuditEvent.objects.filter(id__lte=last.pk).delete()
         total = (anchor.destroyed_count if anchor else 0) + count
         AuditAnchor.objects.update_or_create(
