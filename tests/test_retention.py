@@ -17,6 +17,13 @@ from typing import Any
 
 import pytest
 
+from haven.policy.loader import (
+    DEFAULT_POLICY_FILE,
+    RETENTION_FIELDS,
+    PolicyFileError,
+    load_policy,
+    read_policy_file,
+)
 from tests.harness import database, flows
 from tests.harness.stack import StackError
 from tests.harness.staff import age_sessions
@@ -47,6 +54,34 @@ KINDS = {
     "emails",
 }
 LONG_AGO = 7 * 365  # days: past every period in the policy
+
+
+@pytest.mark.django_db
+def test_D3_the_policy_stores_a_period_for_every_kind_of_personal_data():
+    policy = load_policy()
+    assert set(RETENTION_FIELDS) == set(RETENTION)
+    for key, field in RETENTION_FIELDS.items():
+        assert getattr(policy, field) == RETENTION[key], key
+
+
+def test_D3_a_policy_missing_a_period_or_keeping_a_part_longer_than_its_whole_is_refused(
+    tmp_path,
+):
+    text = DEFAULT_POLICY_FILE.read_text()
+    missing = tmp_path / "missing.toml"
+    missing.write_text(text.replace("\nemails_days = 30\n", "\n"), encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="emails_days"):
+        read_policy_file(missing)
+    longer = tmp_path / "longer.toml"
+    consents = f"consents_days = {RETENTION['consents_days']}\n"
+    assert consents in text
+    longer.write_text(text.replace(consents, "consents_days = 3000\n"), encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="a consent is part of its invitation"):
+        read_policy_file(longer)
+    forever = tmp_path / "forever.toml"
+    forever.write_text(text.replace("audit_days = 2190", "audit_days = 0"), encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="audit_days"):
+        read_policy_file(forever)
 
 
 def test_D3_the_privacy_notice_shows_a_period_for_every_kind_of_personal_data(stack):
