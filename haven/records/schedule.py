@@ -16,9 +16,12 @@ logger = logging.getLogger(__name__)
 
 
 async def retention_schedule(interval_minutes: float) -> None:
-    """Run the retention job every `interval_minutes`, until cancelled."""
+    """Run the retention job a minute after start (so a server restarted more often than
+    the interval still runs it), then every `interval_minutes`, until cancelled."""
+    wait = min(interval_minutes, 1.0)
     while True:
-        await asyncio.sleep(interval_minutes * 60)
+        await asyncio.sleep(wait * 60)
+        wait = interval_minutes
         try:
             run: RetentionRun = await database_sync_to_async(run_retention)("schedule")
         except Exception:
