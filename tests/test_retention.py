@@ -26,7 +26,13 @@ from haven.policy.loader import (
 )
 from tests.harness import database, flows
 from tests.harness.stack import StackError
-from tests.harness.staff import age_sessions
+from tests.harness.staff import (
+    age_sessions,
+    draft_form_data,
+    new_organisation,
+    post_action,
+    sign_in_staff,
+)
 from tests.test_in_meeting_protocol import Meeting, admitted, arrive, start_meeting
 
 POLICY = tomllib.loads(
@@ -97,6 +103,33 @@ def test_D3_the_privacy_notice_shows_a_period_for_every_kind_of_personal_data(st
     transcripts = page.split('<table id="retention">', 1)[1].split("</table>", 1)[0]
     for meeting_type in POLICY["meeting_types"]:
         assert f"{meeting_type['transcript_retention_days']} days" in transcripts
+
+
+def test_D3_a_coordinator_sets_the_periods_of_a_new_version_and_its_notice_shows_them(stack):
+    org = new_organisation(stack)
+    coordinator = sign_in_staff(stack, "coord", "coordinator", organisation=org)
+    refused = flows.post_form(
+        coordinator.client,
+        "/staff/policy/drafts/new/",
+        draft_form_data("V.02", retain_consents_days="400", retain_audit_days="0"),
+    )
+    assert refused.status_code == 200
+    assert "An agreement is part of its invitation" in html.unescape(refused.text)
+    assert "Ensure this value is greater than or equal to 1." in refused.text
+    saved = flows.post_form(
+        coordinator.client,
+        "/staff/policy/drafts/new/",
+        draft_form_data("V.02", retain_access_needs_days="7", retain_emails_days="3"),
+    )
+    assert saved.status_code == 302, saved.text
+    draft = saved.headers["location"]
+    assert post_action(coordinator.client, draft + "publish/", page=draft).status_code == 302
+    notice = stack.http().get(f"/privacy/{org}/v/V.02/").text
+    assert re.search(r'id="keep-access_needs_days">.*?<td>7 days after the meeting<', notice)
+    assert re.search(r'id="keep-emails_days">.*?<td>3 days<', notice)
+    assert re.search(r'id="keep-audit_days">.*?<td>2190 days<', notice)  # carried over
+    first = stack.http().get(f"/privacy/{org}/v/V.01/").text
+    assert re.search(r'id="keep-access_needs_days">.*?<td>30 days after the meeting<', first)
 
 
 def test_D3_destroy_expired_destroys_each_kind_past_its_period_and_keeps_the_rest(stack):
