@@ -9,6 +9,7 @@ There is no clock to move: tests move the data's times into the past instead
 import datetime as dt
 import html
 import json
+import os
 import re
 import time
 import tomllib
@@ -142,7 +143,15 @@ def test_D3_destroy_expired_destroys_each_kind_past_its_period_and_keeps_the_res
     old_guess, new_guess = flows.unique_email("guess-old"), flows.unique_email("guess-new")
     for guess in (old_guess, new_guess):
         flows.post_form(stack.http(), "/accounts/login/", {"username": guess, "password": "nope!"})
+    # Copies of sent emails, as the outbox backend (one-machine trials) saves them.
+    outbox = stack.folder / "outbox"
+    outbox.mkdir(exist_ok=True)
+    old_copy, new_copy = outbox / "old.eml", outbox / "new.eml"
+    for saved in (old_copy, new_copy):
+        saved.write_text("Subject: Your link\n\nA link and passcode.\n")
     # Time passes.
+    long_ago = time.time() - (RETENTION["emails_days"] + 1) * 24 * 3600
+    os.utime(old_copy, (long_ago, long_ago))
     database.execute(
         stack,
         "UPDATE meetings_meeting SET ended_at = ? WHERE public_id = ?",
@@ -208,6 +217,7 @@ def test_D3_destroy_expired_destroys_each_kind_past_its_period_and_keeps_the_res
     assert not database.query(stack, "SELECT id FROM bans_removal WHERE email = ?", old["removed"])
     assert not database.query(stack, "SELECT id FROM bans_ban WHERE email = ?", old["banned"])
     assert not _sessions(stack, stale_email)
+    assert not old_copy.exists() and new_copy.exists()
     for table in ("axes_accessattempt", "axes_accessfailurelog"):
         assert not database.query(stack, f"SELECT id FROM {table} WHERE username = ?", old_guess)  # noqa: S608
     # Last month: still invited and agreed, but what they needed to take part is cleared.
@@ -249,6 +259,7 @@ def test_D3_destroy_expired_destroys_each_kind_past_its_period_and_keeps_the_res
         "bans",
         "staff_sessions",
         "sign_in_failures",
+        "emails",
     ):
         assert totals[kind] >= 1, kind
     everything_audited = json.dumps(runs)

@@ -126,8 +126,11 @@ def _end_unended_meetings(run: RetentionRun, now: dt.datetime) -> None:
             state=Meeting.State.ENDED
         )
         for meeting in candidates:
-            if meeting.ends_at + grace < now:
-                run.counts["chat_messages"] += do_end_unended_meeting(meeting)
+            if meeting.ends_at + grace >= now:
+                continue
+            messages = do_end_unended_meeting(meeting)
+            if messages is not None:
+                run.counts["chat_messages"] += messages
                 run.counts["meetings_ended"] += 1
                 run.ended_rooms.append(meeting.room_key)
     # Chat rows outlive their meeting only if a meeting's end failed half-way.
@@ -148,12 +151,12 @@ def _meeting_records(run: RetentionRun, version: PolicyVersion, now: dt.datetime
     ).filter(HAS_ACCESS_NEEDS)
     run.counts["access_needs"] += needs.update(**ACCESS_NEEDS_CLEARED)
 
-    consents = Consent.objects.filter(
-        ended_before(version.retain_consents_days, "invitation__meeting__")
+    consents_over = ended_before(version.retain_consents_days, "invitation__meeting__")
+    run.counts["consents"] += _deleted(
+        Consent.objects.filter(consents_over).delete(), "consent.Consent"
     )
-    invitation_ids = list(consents.values_list("invitation_id", flat=True).distinct())
-    run.counts["consents"] += _deleted(consents.delete(), "consent.Consent")
-    ConsentRequest.objects.filter(invitation_id__in=invitation_ids).delete()
+    # The consent links sent (who to, when) go with the agreements.
+    ConsentRequest.objects.filter(consents_over).delete()
 
     invitations = Invitation.objects.filter(
         ended_before(version.retain_invitations_days, "meeting__")

@@ -435,16 +435,17 @@ def do_end_meeting(identity: Identity, *, keep_transcript: bool = True) -> None:
 
 
 @transaction.atomic
-def do_end_unended_meeting(meeting: Meeting) -> int:
+def do_end_unended_meeting(meeting: Meeting) -> int | None:
     """End a meeting its host never ended, long after its planned end (rule D3).
 
     As the End button would: for everyone, its chat kept as an encrypted transcript with
     its type's retention date, so chat never stays in clear. A meeting that never started
-    just ends. Returns how many chat messages left the database in clear.
+    just ends. Returns how many chat messages left the database in clear, or None if the
+    meeting had ended meanwhile.
     """
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if meeting.state == Meeting.State.ENDED:
-        return 0
+        return None
     was_live = meeting.state == Meeting.State.LIVE
     messages = meeting.chat_messages.count()
     meeting.state = Meeting.State.ENDED
