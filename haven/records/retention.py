@@ -133,7 +133,8 @@ def _end_unended_meetings(run: RetentionRun, now: dt.datetime) -> None:
                 run.counts["chat_messages"] += messages
                 run.counts["meetings_ended"] += 1
                 run.ended_rooms.append(meeting.room_key)
-    # Chat rows outlive their meeting only if a meeting's end failed half-way.
+    # A safety net: an ended meeting's chat became its transcript in the same transaction,
+    # so rows here could only be a message that raced the end. Never kept in clear.
     with transaction.atomic():
         stray = ChatMessage.objects.filter(meeting__state=Meeting.State.ENDED)
         run.counts["chat_messages"] += _deleted(stray.delete(), "chat.ChatMessage")
