@@ -4,7 +4,7 @@ import datetime as dt
 import warnings
 from pathlib import Path
 
-from haven.env import env_bool, env_int, env_list, env_str
+from haven.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(BASE_DIR / "var")))
@@ -219,6 +219,11 @@ if BASE_URL.startswith("https://"):
 # folder so a person trying Haven can open the links.
 EMAIL_BACKEND = env_str("HAVEN_EMAIL_BACKEND", "haven.mail.backends.OutboxBackend")
 HAVEN_OUTBOX_DIR = Path(env_str("HAVEN_OUTBOX_DIR", str(DATA_DIR / "outbox")))
+# Rule D3: `manage.py serve` destroys expired personal data this often (0: never, for a
+# deployment that runs `manage.py destroy_expired` from cron instead).
+HAVEN_RETENTION_INTERVAL_MINUTES = env_float("HAVEN_RETENTION_INTERVAL_MINUTES", 60.0)
+if not 0 <= HAVEN_RETENTION_INTERVAL_MINUTES <= 7 * 24 * 60:
+    raise ConfigError("HAVEN_RETENTION_INTERVAL_MINUTES must be from 0 to 10080 (a week).")
 EMAIL_HOST = env_str("HAVEN_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("HAVEN_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("HAVEN_EMAIL_USER", "")

@@ -1,5 +1,6 @@
 """Write audit events. Every action function calls `record` inside its transaction."""
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from haven.audit.models import AuditChainHead, AuditEvent, AuditIdentity
+from haven.audit.models import AuditAnchor, AuditChainHead, AuditEvent, AuditIdentity
 
 if TYPE_CHECKING:
     from haven.accounts.models import User
@@ -129,17 +130,120 @@ class ChainBreak:
 
 
 def verify_chain() -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain; return how many events were checked and the first break."""
-    expected_prev = GENESIS
-    checked = 0
+    """Walk the whole chain; return how many events were checked and the first break.
+
+    Once old events have been destroyed (rule D3) the chain starts at the anchor: the hash
+    of the newest destroyed event, which the newest `audit.expired` event also seals. The
+    server may append meanwhile: the walk ends at the head read before it. If old events
+    were destroyed meanwhile, the walk starts again from the new anchor.
+    """
+    for _attempt in range(3):
+        anchor = AuditAnchor.objects.filter(pk=1).first()
+        head = AuditChainHead.objects.filter(pk=1).first()
+        checked, broken = _verify(anchor, head)
+        now_anchored = AuditAnchor.objects.filter(pk=1).values_list("last_hash", flat=True)
+        if broken is None or list(now_anchored) == ([anchor.last_hash] if anchor else []):
+            break
+    return checked, broken
+
+
+def _verify(
+    anchor: AuditAnchor | None, head: AuditChainHead | None
+) -> tuple[int, ChainBreak | None]:
+    # The head was read before the walk: events appended since come after it.
+    until = head.last_hash if head is not None else None
+    walk = _walk(anchor.last_hash if anchor else GENESIS, until=until)
+    if walk.broken is not None:
+        return walk.checked, walk.broken
+    if head is not None and not walk.reached:
+        return walk.checked, ChainBreak(0, "the newest events were deleted")
+    if anchor is not None:
+        sealed = AuditEvent.objects.filter(action=EXPIRED).order_by("-id").first()
+        if sealed is None or sealed.details.get("anchor") != anchor.last_hash:
+            where = sealed.pk if sealed is not None else 0
+            return walk.checked, ChainBreak(where, "the record of destroyed old events was changed")
+    return walk.checked, None
+
+
+@dataclass
+class _Walk:
+    checked: int = 0
+    broken: ChainBreak | None = None
+    last_hash: str = ""
+    reached: bool = False
+
+
+def _walk(expected_prev: str, before: dt.datetime | None = None, until: str | None = None) -> _Walk:
+    """Check events in order from the start (only those older than `before`, if given);
+    note whether the chain passed through the hash `until`."""
+    walk = _Walk(last_hash=expected_prev, reached=expected_prev == until)
     for event in AuditEvent.objects.order_by("id").iterator():
-        if event.prev_hash != expected_prev:
-            return checked, ChainBreak(event.pk, "an event before it was changed or deleted")
+        if before is not None and event.at >= before:
+            break
+        if event.prev_hash != walk.last_hash:
+            walk.broken = ChainBreak(event.pk, "an event before it was changed or deleted")
+            return walk
         if event_hash(event) != event.hash:
-            return checked, ChainBreak(event.pk, "its content was changed")
-        expected_prev = event.hash
-        checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != expected_prev:
-        return checked, ChainBreak(0, "the newest events were deleted")
-    return checked, None
+            walk.broken = ChainBreak(event.pk, "its content was changed")
+            return walk
+        walk.last_hash = event.hash
+        walk.reached = walk.reached or event.hash == until
+        walk.checked += 1
+    return walk
+
+
+EXPIRED = "audit.expired"
+
+
+class ExpiryRefused(Exception):
+    """Old events were not destroyed: the part of the chain to destroy does not verify."""
+
+    def __init__(self, broken: ChainBreak) -> None:
+        super().__init__(f"entry {broken.event_id}: {broken.reason}")
+        self.broken = broken
+
+
+def expire_events(before: dt.datetime) -> int:
+    """Destroy the audit events older than `before` (rule D3), keeping the chain verifiable.
+
+    Only the oldest events go (the chain's start, up to the first newer event), and only
+    if they verify: tampering is never hidden by destroying it. The hash of the newest
+    destroyed event becomes the chain's anchor, recorded in AuditAnchor and sealed into
+    the chain by an `audit.expired` event.
+    """
+    with transaction.atomic():
+        _chain_head()  # locked: nothing is appended meanwhile
+        anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
+        walk = _walk(anchor.last_hash if anchor else GENESIS, before)
+        if walk.broken is not None:
+            raise ExpiryRefused(walk.broken)
+        count = walk.checked
+        if count == 0:
+            return 0
+        last = AuditEvent.objects.get(hash=walk.last_hash)
+        AuditEvent.objects.filter(id__lte=last.pk).delete()
+        total = (anchor.destroyed_count if anchor else 0) + count
+        AuditAnchor.objects.update_or_create(
+            pk=1,
+            defaults={
+                "through_id": last.pk,
+                "last_hash": last.hash,
+                "destroyed_count": total,
+                "updated_at": timezone.now(),
+            },
+        )
+        record(EXPIRED, Actor.system(), count=count, through_id=last.pk, anchor=last.hash)
+    return count
+
+
+def expire_identities(before: dt.datetime) -> int:
+    """Forget who a pseudonym is once no event since `before` names them (rule D3).
+
+    Their older events stay in the log, pseudonymous only.
+    """
+    recent = AuditEvent.objects.filter(at__gte=before)
+    forgotten = AuditIdentity.objects.exclude(ref__in=recent.values("actor_ref")).exclude(
+        ref__in=recent.values("subject_ref")
+    )
+    deleted, _ = forgotten.delete()
+    return deleted

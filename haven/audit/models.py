@@ -68,3 +68,21 @@ class AuditIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class AuditAnchor(models.Model):
+    """Where the chain starts once its oldest events were destroyed (rule D3): one row.
+
+    `last_hash` is the hash of the newest destroyed event, so the first remaining event's
+    prev_hash must equal it. Each expiry also seals the same hash into the chain, in an
+    `audit.expired` event written in the same transaction, so changing this row is found
+    by `verify_audit` as surely as changing an event.
+    """
+
+    through_id = models.BigIntegerField(help_text="Every event up to this id was destroyed.")
+    last_hash = models.CharField(max_length=64)
+    destroyed_count = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Audit log starts after event {self.through_id}"

@@ -140,6 +140,10 @@ class MediaGateway:
         label = b"haven-room-secret:" + room_key.encode("utf-8")
         return hmac.new(self._admin_key.encode("utf-8"), label, hashlib.sha256).hexdigest()
 
+    def room_keys(self) -> list[str]:
+        """The rooms this gateway has open."""
+        return list(self._rooms)
+
     def add_reset_listener(self, listener: ResetListener) -> None:
         """Call ``listener()`` after every reset (the media server lost all state)."""
         self._listeners.append(listener)

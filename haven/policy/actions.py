@@ -10,6 +10,7 @@ from django.utils import timezone
 from haven.accounts.models import User
 from haven.accounts.permissions import Permission, has_permission
 from haven.audit.log import Actor, record
+from haven.policy.loader import RETENTION_FIELDS
 from haven.policy.models import MeetingType, MeetingTypeDraft, PolicyDraft, PolicyVersion
 
 DRAFT_POLICY_FIELDS = (
@@ -20,6 +21,7 @@ DRAFT_POLICY_FIELDS = (
     "processor",
     "privacy_url",
     "staff_page_url",
+    *RETENTION_FIELDS.values(),
 )
 DRAFT_TYPE_FIELDS = (
     "max_attendees",

@@ -6,9 +6,19 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from haven.policy.loader import RETENTION_FIELDS
 from haven.policy.models import Organisation
 
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$"
+
+
+def _days(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        min_value=1,
+        max_value=3650,
+        help_text="From 1 to 3650 days. Then it is destroyed automatically (D3).",
+    )
 
 
 def _https(value: str) -> None:
@@ -49,6 +59,26 @@ class PolicyDraftForm(forms.Form):
         assume_scheme="https",
     )
 
+    # How long each kind of personal data is kept (rule D3).
+    retain_invitations_days = _days("Invitations: days after the meeting")
+    retain_consents_days = _days("Agreements to the house rules: days after the meeting")
+    retain_access_needs_days = _days("Access needs: days after the meeting")
+    end_unended_meetings_after_hours = forms.IntegerField(
+        label="A meeting nobody ended is ended this many hours after its planned end",
+        min_value=1,
+        max_value=168,
+        help_text="From 1 to 168 hours. Its chat is then kept as the transcript.",
+    )
+    retain_removals_days = _days("Removals from a meeting: days")
+    retain_lifted_bans_days = _days("Bans: days after they are lifted")
+    retain_audit_days = _days("Audit log: days")
+    retain_audit_identities_days = _days(
+        "Who a made-up name in the audit log is: days after the last event about them"
+    )
+    retain_staff_sign_in_days = _days("Staff sign-in records: days after last use")
+    retain_sign_in_failures_days = _days("Wrong passwords and codes: days")
+    retain_emails_days = _days("Saved copies of emails: days")
+
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organisation = organisation
@@ -72,8 +102,26 @@ class PolicyDraftForm(forms.Form):
             )
         return review_date
 
+    def retention_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in RETENTION_FIELDS.values()]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        needs, consents, invitations = (
+            data.get("retain_access_needs_days"),
+            data.get("retain_consents_days"),
+            data.get("retain_invitations_days"),
+        )
+        if needs and consents and needs > consents:
+            self.add_error(
+                "retain_access_needs_days",
+                "Access needs are part of an agreement: keep them no longer than agreements.",
+            )
+        if consents and invitations and consents > invitations:
+            self.add_error(
+                "retain_consents_days",
+                "An agreement is part of its invitation: keep it no longer than invitations.",
+            )
         if data.get("privacy_url") and data.get("privacy_url") == data.get("staff_page_url"):
             self.add_error(
                 "staff_page_url",

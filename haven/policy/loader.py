@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 from haven.policy.models import MeetingType, Organisation, PolicyVersion
 
@@ -39,6 +39,51 @@ class _PolicyData(_Strict):
     processor: str = Field(min_length=1)
 
 
+_DAYS = Field(ge=1, le=3650)
+
+
+class _RetentionData(_Strict):
+    """How long each kind of personal data is kept (rule D3), in days unless said."""
+
+    invitations_days: int = _DAYS
+    consents_days: int = _DAYS
+    access_needs_days: int = _DAYS
+    end_unended_meetings_after_hours: int = Field(ge=1, le=168)
+    removals_days: int = _DAYS
+    lifted_bans_days: int = _DAYS
+    audit_days: int = _DAYS
+    audit_identities_days: int = _DAYS
+    staff_sign_in_days: int = _DAYS
+    sign_in_failures_days: int = _DAYS
+    emails_days: int = _DAYS
+
+    @model_validator(mode="after")
+    def _parts_not_longer_than_wholes(self) -> "_RetentionData":
+        # A consent belongs to its invitation, and access needs are part of a consent.
+        if not self.access_needs_days <= self.consents_days <= self.invitations_days:
+            raise ValueError(
+                "access_needs_days <= consents_days <= invitations_days: a consent is part "
+                "of its invitation, and access needs are part of a consent"
+            )
+        return self
+
+
+# The policy file's [retention] keys and the PolicyVersion fields that store them.
+RETENTION_FIELDS = {
+    "invitations_days": "retain_invitations_days",
+    "consents_days": "retain_consents_days",
+    "access_needs_days": "retain_access_needs_days",
+    "end_unended_meetings_after_hours": "end_unended_meetings_after_hours",
+    "removals_days": "retain_removals_days",
+    "lifted_bans_days": "retain_lifted_bans_days",
+    "audit_days": "retain_audit_days",
+    "audit_identities_days": "retain_audit_identities_days",
+    "staff_sign_in_days": "retain_staff_sign_in_days",
+    "sign_in_failures_days": "retain_sign_in_failures_days",
+    "emails_days": "retain_emails_days",
+}
+
+
 class _MeetingTypeData(_Strict):
     key: str = Field(pattern=r"^[a-z_]+$")
     name: str = Field(min_length=1)
@@ -52,6 +97,7 @@ class _MeetingTypeData(_Strict):
 class PolicyData(_Strict):
     organisation: _OrganisationData
     policy: _PolicyData
+    retention: _RetentionData
     meeting_types: list[_MeetingTypeData]
 
 
@@ -113,6 +159,7 @@ def _store(organisation: Organisation, data: PolicyData, digest: str) -> PolicyV
         processor=data.policy.processor,
         source_sha256=digest,
         published_at=timezone.now(),
+        **{field: getattr(data.retention, key) for key, field in RETENTION_FIELDS.items()},
     )
     for meeting_type in data.meeting_types:
         MeetingType.objects.create(

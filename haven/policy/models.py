@@ -32,6 +32,20 @@ class PolicyVersion(models.Model):
     processor = models.CharField(max_length=200)
     source_sha256 = models.CharField(max_length=64)
     published_at = models.DateTimeField()
+    # How long each kind of personal data is kept (rule D3); transcripts are per meeting
+    # type. Meeting records count from the meeting's end. haven/records/retention.py
+    # destroys what is past its period; the privacy notice shows this table.
+    retain_invitations_days = models.PositiveIntegerField(default=365)
+    retain_consents_days = models.PositiveIntegerField(default=365)
+    retain_access_needs_days = models.PositiveIntegerField(default=30)
+    end_unended_meetings_after_hours = models.PositiveIntegerField(default=12)
+    retain_removals_days = models.PositiveIntegerField(default=365)
+    retain_lifted_bans_days = models.PositiveIntegerField(default=365)
+    retain_audit_days = models.PositiveIntegerField(default=2190)
+    retain_audit_identities_days = models.PositiveIntegerField(default=730)
+    retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
+    retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
+    retain_emails_days = models.PositiveIntegerField(default=30)
 
     class Meta:
         constraints = [
@@ -103,6 +117,18 @@ class PolicyDraft(models.Model):
     published_as = models.OneToOneField(
         PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="draft"
     )
+    # Retention periods (rule D3), as on PolicyVersion.
+    retain_invitations_days = models.PositiveIntegerField(default=365)
+    retain_consents_days = models.PositiveIntegerField(default=365)
+    retain_access_needs_days = models.PositiveIntegerField(default=30)
+    end_unended_meetings_after_hours = models.PositiveIntegerField(default=12)
+    retain_removals_days = models.PositiveIntegerField(default=365)
+    retain_lifted_bans_days = models.PositiveIntegerField(default=365)
+    retain_audit_days = models.PositiveIntegerField(default=2190)
+    retain_audit_identities_days = models.PositiveIntegerField(default=730)
+    retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
+    retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
+    retain_emails_days = models.PositiveIntegerField(default=30)
 
     class Meta:
         ordering = ["-created_at"]

@@ -434,6 +434,30 @@ def do_end_meeting(identity: Identity, *, keep_transcript: bool = True) -> None:
     groups.signal_on_commit(groups.everyone(meeting), {"type": "room.ended"}, group=True)
 
 
+@transaction.atomic
+def do_end_unended_meeting(meeting: Meeting) -> int | None:
+    """End a meeting its host never ended, long after its planned end (rule D3).
+
+    As the End button would: for everyone, its chat kept as an encrypted transcript with
+    its type's retention date, so chat never stays in clear. A meeting that never started
+    just ends. Returns how many chat messages left the database in clear, or None if the
+    meeting had ended meanwhile.
+    """
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.state == Meeting.State.ENDED:
+        return None
+    was_live = meeting.state == Meeting.State.LIVE
+    messages = meeting.chat_messages.count()
+    meeting.state = Meeting.State.ENDED
+    meeting.ended_at = timezone.now()
+    meeting.save(update_fields=["state", "ended_at"])
+    record("meeting.ended", Actor.system(), meeting=meeting, because="not_ended_by_host")
+    if was_live or messages:
+        do_close_chat(meeting, Actor.system(), keep=True)
+    groups.signal_on_commit(groups.everyone(meeting), {"type": "room.ended"}, group=True)
+    return messages
+
+
 # Media bookkeeping
 
 

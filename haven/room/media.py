@@ -20,6 +20,11 @@ _gateway: MediaGateway | None = None
 _lock: asyncio.Lock | None = None
 
 
+def existing_gateway() -> MediaGateway | None:
+    """The media gateway if this process has connected to Janus already, else None."""
+    return _gateway
+
+
 async def get_gateway() -> MediaGateway:
     """The process-wide media gateway, connecting to Janus the first time."""
     global _gateway, _lock

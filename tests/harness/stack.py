@@ -221,6 +221,9 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         # tests that look for traces of what must not be kept can see them (rule S4).
         "TMPDIR": str(folder / "tmp"),
         "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
+        # The server's retention job (rule D3) runs every few seconds here, so a test can
+        # see it act without the command (tests/test_retention.py).
+        "HAVEN_RETENTION_INTERVAL_MINUTES": "0.05",
     }
 
 

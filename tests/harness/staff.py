@@ -136,6 +136,17 @@ def draft_form_data(
         "processor": "The operator of this Haven service",
         "privacy_url": "https://sendiassleicester.org.uk/privacy-policy/",
         "staff_page_url": "https://sendiassleicester.org.uk/about/who-we-are/",
+        "retain_invitations_days": "365",
+        "retain_consents_days": "365",
+        "retain_access_needs_days": "30",
+        "end_unended_meetings_after_hours": "12",
+        "retain_removals_days": "365",
+        "retain_lifted_bans_days": "365",
+        "retain_audit_days": "2190",
+        "retain_audit_identities_days": "730",
+        "retain_staff_sign_in_days": "30",
+        "retain_sign_in_failures_days": "30",
+        "retain_emails_days": "30",
     }
     defaults = {
         "one_to_one": ("4", False, "365"),

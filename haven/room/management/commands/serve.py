@@ -1,3 +1,5 @@
+import asyncio
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess, JanusStartError
+from haven.records.schedule import retention_schedule
 
 
 class Command(BaseCommand):
@@ -39,7 +42,9 @@ class Command(BaseCommand):
                 log_level="warning",
                 ws="websockets-sansio",
             )
-            uvicorn.Server(config).run(sockets=sockets)
+            server = uvicorn.Server(config)
+            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+                runner.run(_serve(server, sockets))
         except KeyboardInterrupt:
             self.stdout.write("Haven stopped.")
         finally:
@@ -62,6 +67,19 @@ class Command(BaseCommand):
             ) from error
         self.stdout.write(f"Janus is running (pid {janus.pid}), config in {folder}.")
         return janus
+
+
+async def _serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+    """Serve, and run the retention job on its schedule beside it (rule D3)."""
+    interval = settings.HAVEN_RETENTION_INTERVAL_MINUTES
+    job = asyncio.create_task(retention_schedule(interval)) if interval > 0 else None
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        if job is not None:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
 
 
 def _janus_settings() -> JanusSettings:
