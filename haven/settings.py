@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "haven.bans",
     "haven.chat",
     "haven.records",
+    "haven.subjects",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -239,6 +240,10 @@ HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" /
 # Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
 # derived from HAVEN_SECRET_KEY.
 HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
+
+# Subject access and erasure (rule D4): look-ups, downloads and erasures per member of
+# staff per hour; more than this is refused (and audited) as possible trawling.
+HAVEN_SUBJECT_ACCESS_PER_HOUR = env_int("HAVEN_SUBJECT_ACCESS_PER_HOUR", 60)
 
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5
