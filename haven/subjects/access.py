@@ -154,7 +154,10 @@ def audit_events(organisation_id: int, person: str) -> QuerySet[AuditEvent]:
     mine = Q(actor_user__organisation_id=organisation_id) | Q(
         meeting__organisation_id=organisation_id
     )
-    return AuditEvent.objects.filter(names & mine).select_related("meeting")
+    # Subject access's own entries name the pseudonym of whoever was looked up, known or
+    # not: they record the request, and are not data about the person.
+    requests = Q(action__startswith="subject.")
+    return AuditEvent.objects.filter(names & mine).exclude(requests).select_related("meeting")
 
 
 def build(staff: User, address: str) -> Report:
