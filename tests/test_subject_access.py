@@ -356,6 +356,59 @@ def test_D4_erasure_leaves_nothing_but_pseudonymous_audit_and_the_chain_still_ve
     assert exported["kept_on_erasure"][0]["count"] == len(kept_rows) + 1
 
 
+@pytest.mark.live
+def test_D4_erasing_a_parent_who_agreed_for_a_child_keeps_the_childs_invitation_working(stack):
+    host, _ = flows.sign_in(stack)
+    meeting_id = flows.create_meeting(host, f"Family review {secrets.token_hex(3)}")
+    child_name = f"Cara C{secrets.token_hex(3)}"
+    child = flows.invite(stack, host, meeting_id, child_name, role="child")
+    parent_email = database.invitation(stack, child.email)["parent_email"]
+    parent_name = f"Parent of {child_name}"
+    coordinator = _coordinator(stack)
+    exported = _export(coordinator, parent_email)
+    assert {"children_invited", "consent_requests", "consents"} <= set(exported["data"])
+    assert "invitations" not in exported["data"]  # the child's own invitation is not theirs
+    consent = exported["data"]["consents"]["rows"][0]
+    assert consent["on_behalf_of_child"] is True and consent["given_by_name"] == parent_name
+    _erase(coordinator, parent_email)
+    assert database.tables_containing(stack, parent_email) == []
+    assert database.tables_containing(stack, parent_name) == []
+    row = database.invitation(stack, child.email)
+    assert row["name"] == child_name and row["parent_email"] == ""
+    (agreed,) = database.consents(stack, child.email)
+    assert agreed["given_by_name"] == "Erased" and agreed["voided_at"] is None
+    # The child's link and passcode still work.
+    flows.enter_passcode(stack, child)
+
+
+@pytest.mark.live
+def test_D4_a_member_of_staff_is_found_and_their_account_kept_with_the_reason(stack):
+    member = sign_in_staff(stack, "hoster", "host")
+    flows.create_meeting(member.client, "A staff member's meeting")
+    coordinator = _coordinator(stack)
+    exported = _export(coordinator, member.email)
+    assert exported["data"]["staff"]["rows"][0]["email"] == member.email
+    assert {"staff_roles", "staff_sessions", "staff_authenticators"} <= set(exported["data"])
+    text = json.dumps(exported)
+    secrets_held = database.query(
+        stack,
+        "SELECT u.password, d.key FROM accounts_user u JOIN otp_totp_totpdevice d "
+        "ON d.user_id = u.id WHERE u.email = ?",
+        member.email,
+    )
+    assert secrets_held
+    for value in secrets_held[0].values():
+        assert value not in text
+    page = _erase(coordinator, member.email)
+    assert "Staff accounts are employment records" in page
+    assert database.query(
+        stack, "SELECT is_active FROM accounts_user WHERE email = ?", member.email
+    ) == [{"is_active": 1}]
+    assert database.query(
+        stack, "SELECT ref FROM audit_auditidentity WHERE email = ?", member.email
+    )
+
+
 # Who may
 
 

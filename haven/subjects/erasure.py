@@ -59,11 +59,18 @@ def _erase_row(holding: Holding, row: Model) -> None:
     if holding.erasure == Erasure.DELETE:
         row.delete()
         return
+    changed = list(holding.blank)
+    # A parent or carer who agreed for a child is often also the named supervising adult.
+    if isinstance(row, Consent) and row.supervising_adult.strip().lower() == (
+        row.given_by_name.strip().lower()
+    ):
+        row.supervising_adult = ERASED
+        changed.append("supervising_adult")
     for name in holding.blank:
         # An address is emptied; a name says "Erased".
         blank = "" if holding.erasure == Erasure.BLANK or "email" in name else ERASED
         setattr(row, name, blank)
-    row.save(update_fields=list(holding.blank))
+    row.save(update_fields=changed)
 
 
 def _sessions(invitation_ids: set[int], consent_ids: set[int]) -> int:

@@ -152,6 +152,8 @@ PERSONAL: dict[str, dict[str, Personal]] = {
         "supervising_adult": P(
             "The named supervising adult (a third person, found only through this consent)",
             E.DELETE,
+            "On a child's consent kept when the parent or carer who gave it is erased, it "
+            "says 'Erased' if it named them.",
         ),
         "need_interpreter": P("Access need: an interpreter", E.DELETE),
         "interpreter_language": P("The interpreter's language", E.DELETE),
@@ -625,7 +627,7 @@ HOLDINGS: tuple[Holding, ...] = (
         "invitations",
         "invitations.Invitation",
         "Invitations",
-        "Invitations to this address",
+        "Invitations to this address (a child invited through a parent's address included)",
         _own_invitations,
         (
             "name",
