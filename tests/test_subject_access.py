@@ -295,7 +295,10 @@ def test_D4_erasure_leaves_nothing_but_pseudonymous_audit_and_the_chain_still_ve
     assert all(json.loads(r["details"])["person"] != person for r in stack.audit("subject.erased"))
 
     # First erasure: the ban is in force, so it is kept, and the page says why.
+    sessions = len(database.query(stack, "SELECT session_key FROM django_session"))
     first = _erase(coordinator, seeded.email)
+    # Their two browser sessions (the consent page's and the passcode's) are ended.
+    assert len(database.query(stack, "SELECT session_key FROM django_session")) == sessions - 2
     assert "An active ban is kept" in first
     assert database.tables_containing(stack, seeded.email) == ["bans_ban.email"]
     assert database.tables_containing(stack, seeded.name) == []
