@@ -385,6 +385,22 @@ def test_D4_erasing_a_parent_who_agreed_for_a_child_keeps_the_childs_invitation_
 
 
 @pytest.mark.live
+def test_D4_someone_in_a_meeting_now_is_not_erased_until_they_have_left(stack):
+    meeting = start_meeting(stack, "Running now")
+    person, _, invited = admitted(stack, meeting, f"Rita R{secrets.token_hex(3)}")
+    coordinator = _coordinator(stack)
+    response = post_action(
+        coordinator.client,
+        ERASE,
+        {"email": invited.email, "confirm_step": "1", "reason": "Asked", "confirm": "on"},
+        page=SEARCH,
+    )
+    assert response.status_code == 400 and "in a meeting or its waiting room now" in response.text
+    assert database.invitation(stack, invited.email)["name"] == invited.name
+    assert person.request({"type": "chat", "text": "still here"})["type"] == "chat_sent"
+
+
+@pytest.mark.live
 def test_D4_a_member_of_staff_is_found_and_their_account_kept_with_the_reason(stack):
     member = sign_in_staff(stack, "hoster", "host")
     flows.create_meeting(member.client, "A staff member's meeting")

@@ -19,6 +19,7 @@ from haven.invitations.models import Invitation
 from haven.records.models import Transcript
 from haven.records.subject import redact
 from haven.room.access import SESSION_INVITATION_KEY
+from haven.room.models import Participant
 from haven.subjects.access import authors, normalise
 from haven.subjects.registry import HOLDINGS, Erasure, Holding
 
@@ -105,6 +106,14 @@ def do_erase(staff: User, address: str, reason: str) -> Outcome:
         raise ErasureError("Please say why you are erasing this person's data.")
     address = normalise(address)
     org = staff.organisation_id
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    if Participant.objects.filter(
+        meeting__organisation_id=org, invitation__email__iexact=address, state__in=live
+    ).exists():
+        raise ErasureError(
+            "This person is in a meeting or its waiting room now. Erase their data after "
+            "they have left."
+        )
     actor = Actor.staff(staff)
     outcome = Outcome()
     # Transcripts first: the person's names in each meeting come from their invitations.
