@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "haven.chat",
     "haven.records",
     "haven.documents",
+    "haven.subjects",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -254,6 +255,10 @@ HAVEN_DOCUMENT_MAX_MB = env_int("HAVEN_DOCUMENT_MAX_MB", 10)
 HAVEN_DOCUMENT_MAX_BYTES = HAVEN_DOCUMENT_MAX_MB * 1024 * 1024
 HAVEN_DOCUMENT_EMAILS_PER_HOUR = env_int("HAVEN_DOCUMENT_EMAILS_PER_HOUR", 60)
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+
+# Subject access and erasure (rule D4): look-ups, downloads and erasures per member of
+# staff per hour; more than this is refused (and audited) as possible trawling.
+HAVEN_SUBJECT_ACCESS_PER_HOUR = env_int("HAVEN_SUBJECT_ACCESS_PER_HOUR", 60)
 
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5

@@ -107,6 +107,7 @@ class World:
             ("/staff/policy/drafts/new/", MANAGERS),
             (f"/staff/policy/drafts/{self.draft_id}/", MANAGERS),
             ("/staff/bans/", OVERSEERS),
+            ("/staff/subject-access/", MANAGERS),
             (f"/staff/bans/{self.ban_id}/lift/", MANAGERS),
         ]
 
@@ -150,6 +151,7 @@ class World:
             (f"/staff/policy/drafts/{self.discard_id}/discard/", {}, MANAGERS),
             (f"/staff/policy/drafts/{self.draft_id}/publish/", {}, MANAGERS),
             (f"/staff/bans/{self.ban_id}/lift/", {"reason": "Agreed at a review"}, MANAGERS),
+            ("/staff/subject-access/", {"email": flows.unique_email("subject")}, MANAGERS),
         ]
 
 

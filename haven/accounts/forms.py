@@ -117,3 +117,22 @@ class StaffChangeForm(forms.Form):
         label="Job title", max_length=150, help_text="Shown to attendees when they host (U1)."
     )
     roles = role_field()
+
+
+class AuditFilterForm(forms.Form):
+    """Which part of the audit log to show (rule D5): one meeting, one person, or both."""
+
+    meeting = forms.ChoiceField(label="Meeting", required=False)
+    email = forms.EmailField(
+        label="Person's email address",
+        required=False,
+        help_text="Shows what they did and what was done about them.",
+    )
+
+    def __init__(self, *args: Any, meetings: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Any meeting")]
+        choices += [
+            (str(m.public_id), f"{m.title} ({m.starts_at:%d %b %Y, %H:%M})") for m in meetings
+        ]
+        self.fields["meeting"].choices = choices  # type: ignore[attr-defined]

@@ -1,22 +1,30 @@
 """Staff pages for coordinators, administrators and the service manager (rule P2)."""
 
+import re
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from haven.accounts import actions
 from haven.accounts.access import access_staff_member
 from haven.accounts.decorators import reauthentication_required, staff_required
-from haven.accounts.forms import StaffChangeForm, StaffInviteForm
+from haven.accounts.forms import AuditFilterForm, StaffChangeForm, StaffInviteForm
 from haven.accounts.models import User
 from haven.accounts.permissions import Permission, has_permission
-from haven.audit.models import AuditEvent
+from haven.audit.log import pseudonym
+from haven.audit.models import AuditEvent, AuditIdentity
 from haven.meetings import dashboard
 from haven.meetings.actions import do_create_meeting
+from haven.meetings.models import Meeting
 
 AUDIT_PAGE_SIZE = 50
+PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 
 
 @staff_required()
@@ -148,17 +156,72 @@ def staff_resend_setup(request: HttpRequest, staff_id: int) -> HttpResponse:
 
 
 @staff_required(Permission.VIEW_AUDIT)
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def audit_log(request: HttpRequest) -> HttpResponse:
-    """The audit log, newest first, for the service manager (rule P2, D5)."""
+    """The audit log, newest first, for the service manager (rule P2, D5), filtered by
+    meeting and by person. A person is entered by email address, posted (never in a URL)
+    and turned into the pseudonym the log uses; the filtered page's URL holds only that."""
     organisation_id = request.user.organisation_id  # type: ignore[union-attr]
-    events = (
-        (
-            AuditEvent.objects.filter(actor_user__organisation_id=organisation_id)
-            | AuditEvent.objects.filter(meeting__organisation_id=organisation_id)
+    meetings = Meeting.objects.filter(organisation_id=organisation_id).order_by("-starts_at")
+    form = AuditFilterForm(request.POST or None, meetings=meetings)
+    if request.method == "POST":
+        if form.is_valid():
+            query = {}
+            if form.cleaned_data["meeting"]:
+                query["meeting"] = form.cleaned_data["meeting"]
+            if form.cleaned_data["email"]:
+                query["person"] = pseudonym(form.cleaned_data["email"])
+            return redirect(reverse("staff:audit") + (f"?{urlencode(query)}" if query else ""))
+        status = 400
+    else:
+        status = 200
+    events = AuditEvent.objects.filter(
+        actor_user__organisation_id=organisation_id
+    ) | AuditEvent.objects.filter(meeting__organisation_id=organisation_id)
+    meeting = None
+    if meeting_id := request.GET.get("meeting"):
+        meeting = next((m for m in meetings if str(m.public_id) == meeting_id), None)
+        if meeting is None:
+            raise Http404
+        events = events.filter(meeting=meeting)
+    person = request.GET.get("person", "")
+    if person:
+        if not PSEUDONYM.fullmatch(person):
+            raise Http404
+        events = events.filter(
+            Q(actor_ref=person) | Q(subject_ref=person) | Q(details__person=person)
         )
-        .select_related("meeting")
-        .order_by("-id")
-    )
+    events = events.select_related("meeting").order_by("-id")
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "accounts/audit_log.html", {"page": page})
+    refs = {e.actor_ref for e in page} | {e.subject_ref for e in page if e.subject_ref}
+    labels = dict(AuditIdentity.objects.filter(ref__in=refs | {person}).values_list("ref", "label"))
+    rows = [
+        {
+            "event": event,
+            "who": _who(event.actor_kind, event.actor_ref, labels),
+            "about": _who("attendee", event.subject_ref, labels) if event.subject_ref else "",
+        }
+        for event in page
+    ]
+    filters = {k: v for k, v in (("meeting", request.GET.get("meeting")), ("person", person)) if v}
+    context = {
+        "page": page,
+        "rows": rows,
+        "form": form,
+        "meeting": meeting,
+        "person": (labels.get(person) or "a person whose identity Haven no longer holds")
+        if person
+        else "",
+        "filters": urlencode(filters),
+    }
+    return render(request, "accounts/audit_log.html", context, status=status)
+
+
+def _who(kind: str, ref: str, labels: dict[str, str]) -> str:
+    if kind == "system":
+        return "Haven"
+    if ref in labels:
+        return labels[ref]
+    if kind == "anonymous":
+        return f"Someone not signed in ({ref.removeprefix('anonymous:')})"
+    return f"Erased person ({ref[:8]})"

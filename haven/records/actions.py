@@ -6,7 +6,7 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
-from haven.audit.log import Actor, record
+from haven.audit.log import Actor, pseudonym, record
 from haven.chat.models import ChatMessage
 from haven.meetings.models import Meeting
 from haven.records import crypto
@@ -22,9 +22,9 @@ def do_close_chat(meeting: Meeting, actor: Actor, keep: bool) -> Transcript:
     """At the end of a meeting: encrypt its chat into a transcript with a retention date,
     or destroy it now (the host decides, rule S6). The chat rows are deleted either way."""
     messages = list(
-        ChatMessage.objects.filter(meeting=meeting, removed_at__isnull=True).order_by(
-            "created_at", "id"
-        )
+        ChatMessage.objects.filter(meeting=meeting, removed_at__isnull=True)
+        .select_related("participant__invitation")
+        .order_by("created_at", "id")
     )
     retention = meeting.meeting_type.transcript_retention_days
     transcript = Transcript.objects.create(
@@ -49,6 +49,9 @@ def _seal(transcript: Transcript, meeting: Meeting, messages: list[ChatMessage])
             "author": m.author_name,
             "host": m.author_is_host,
             "text": m.text,
+            # Whose line it is, as the audit log names them: subject access and erasure
+            # (rule D4, haven/records/subject.py) find a person's own lines by it.
+            "person": _person(m),
         }
         for m in messages
     ]
@@ -58,6 +61,13 @@ def _seal(transcript: Transcript, meeting: Meeting, messages: list[ChatMessage])
     TranscriptKey.objects.create(
         transcript=transcript, wrapped_key=sealed.wrapped_key, wrap_nonce=sealed.wrap_nonce
     )
+
+
+def _person(message: ChatMessage) -> str:
+    participant = message.participant
+    if participant is None or participant.invitation is None:
+        return ""
+    return pseudonym(participant.invitation.email)
 
 
 def _mark_destroyed(transcript: Transcript, because: str) -> None:

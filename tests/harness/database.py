@@ -126,3 +126,21 @@ def backdate_audit(stack: Stack, through_id: int, days: float) -> None:
         raise
     finally:
         connection.close()
+
+
+def tables_containing(stack: Stack, needle: str) -> list[str]:
+    """Every "table.column" of the live database whose text holds `needle` (any case)."""
+    found = []
+    tables = query(stack, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    for table in (row["name"] for row in tables):
+        columns = query(stack, f'PRAGMA table_info("{table}")')
+        for column in (row["name"] for row in columns):
+            hits = query(
+                stack,
+                f'SELECT COUNT(*) AS n FROM "{table}" '  # noqa: S608 (names from the schema)
+                f'WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0',
+                needle,
+            )
+            if hits[0]["n"]:
+                found.append(f"{table}.{column}")
+    return found
