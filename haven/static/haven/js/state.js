@@ -41,6 +41,9 @@ import { ProtocolError } from "./protocol.js";
  * @property {boolean} ready  the page's controls are wired up and may be used
  * @property {{id: string, author: string, text: string, has_link: boolean}[]} chat
  *   the chat messages shown, in order (chat.js)
+ * @property {number} reconnects  how many times the connection was lost and opened again
+ * @property {string|null} socketUrl  where to reconnect; null: the page's own server. A
+ *   test sets it to another Haven process, as a load balancer would send us elsewhere.
  */
 
 /**
@@ -120,6 +123,10 @@ export const room = {
   /** @type {Map<string, Person>} */
   waiting: new Map(),
   locked: config.lockedAtLoad,
+  /** The secret from `joined` / `waiting` that resumes our place on a new connection. */
+  resume: "",
+  /** Opening a new connection after losing one; its closing is handled there. */
+  reconnecting: false,
 };
 
 /** @type {TestHooks} */
@@ -131,6 +138,8 @@ export const hooks = {
   mic: { enabled: false, hostMuted: false },
   ready: false,
   chat: [],
+  reconnects: 0,
+  socketUrl: null,
 };
 /** @type {any} */ (window).haven = hooks;
 
