@@ -8,6 +8,7 @@ that kills a process kills the last one it uses, and the tests that kill come la
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
-from tests.harness import database, flows
+from tests.harness import database, flows, ui
+from tests.harness.browser import chromium
 from tests.harness.flows import Socket
-from tests.harness.stack import HavenServer, Stack, several_processes
+from tests.harness.stack import Balancer, HavenServer, Stack, several_processes
 from tests.harness.staff import post_action, sign_in_staff, staff_row
 
 
@@ -264,3 +267,117 @@ def test_when_a_process_dies_its_people_resume_on_another_and_the_rest_are_let_g
     # The chat works on the new connection.
     sam_back.request({"type": "chat", "text": "Back again"})
     assert chat_text(host, "Back again") == "Back again"
+
+
+# The browser test: host on A, attendees on B through a load balancer; then B dies, the
+# balancer sends new connections to A, and the attendees' pages reconnect there.
+
+LOCKED_STATUS = "The meeting is locked. Nobody new can come in."
+VIDEO_FRAMES = """async () => {
+  let frames = 0;
+  for (const pc of window.haven.peerConnections.subscribers.values()) {
+    if (pc.connectionState === "closed") continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+    });
+  }
+  return frames;
+}"""
+
+
+def wait_for_video(page: Page, timeout_s: float = 30) -> int:
+    """Wait until this page decodes someone's video on an open connection."""
+    deadline = time.monotonic() + timeout_s
+    while (frames := int(page.evaluate(VIDEO_FRAMES))) == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    return frames
+
+
+def chat(page: Page, text: str) -> None:
+    page.locator("#chat-text").fill(text)
+    page.locator("#chat-send").click()
+    expect(page.locator("#chat-text")).to_have_value("")
+
+
+def sees_chat(page: Page, text: str) -> None:
+    page.wait_for_function("(t) => window.haven.chat.some((m) => m.text === t)", arg=text)
+
+
+def count_received(page: Page, kind: str) -> int:
+    return int(page.evaluate("(k) => window.haven.received.filter((t) => t === k).length", kind))
+
+
+@pytest.mark.browser
+def test_S2_S3_V3_a_meeting_across_two_processes_survives_one_dying(stack, servers):
+    a = servers[0].view
+    # The attendees reach Haven through a load balancer, now sending them to B.
+    balancer = Balancer(stack, servers[1])
+    b = balancer.view
+    meeting = ui.new_meeting(stack)
+    with contextlib.closing(balancer), chromium(stack) as browser:
+        host = ui.host_joins(browser, a, meeting, camera=True)
+        sam = ui.attendee_waits(browser, b, meeting, camera=True)
+        # Admission: the host on A lets in Sam, who waits on B.
+        ui.let_in(host, sam)
+        page = sam.page
+        expect(page.locator("#roster-list > li")).to_have_count(2)
+        # Media both ways: each decodes the other's video.
+        assert wait_for_video(page) > 0, "Sam (on B) never saw the host's video"
+        assert wait_for_video(host) > 0, "the host (on A) never saw Sam's video"
+        # Chat both ways.
+        chat(page, "Hello from process B")
+        sees_chat(host, "Hello from process B")
+        chat(host, "Hello from process A")
+        sees_chat(page, "Hello from process A")
+        # A request to mute (V3), then the host's mute on the media server.
+        host.get_by_role("button", name="Ask Sam Carter to mute").click()
+        notice = page.locator("#host-request")
+        expect(notice).to_have_text("The host asks you to mute your microphone.")
+        page.locator("#host-request-dismiss").click()
+        page.wait_for_function("() => window.haven.mic.enabled === true")
+        host.get_by_role("button", name="Mute Sam Carter").click()
+        page.wait_for_function("() => window.haven.mic.hostMuted === true")
+        # The lock (S3): someone arriving on B waits, and the host on A is told.
+        host.locator("#lock-button").click()
+        expect(host.locator("#lock-status")).to_have_text(LOCKED_STATUS)
+        lee = ui.attendee_waits(browser, b, meeting, "Lee Late")
+        expect(host.locator("#lock-attempt")).to_contain_text("Lee Late tried to join")
+        expect(lee.page.locator("#waiting-message")).to_contain_text("The meeting is locked")
+
+        # Process B dies. Sam's and Lee's pages reconnect, to A, and are where they were.
+        removed_before = count_received(host, "feed_removed")
+        servers[1].kill()
+        balancer.send_to(servers[0])
+        for each in (page, lee.page):
+            each.wait_for_function("() => window.haven.reconnects === 1", timeout=20_000)
+        page.wait_for_function(
+            "() => window.haven.received.filter((t) => t === 'admitted').length === 2",
+            timeout=20_000,
+        )
+        assert ui.haven(page, "state") == "in_meeting"
+        assert ui.haven(lee.page, "state") == "waiting"
+        expect(page.locator("#roster-list > li")).to_have_count(2)
+        expect(host.locator("#roster-list > li")).to_have_count(2)
+        # Sam's media comes back: the old feed is dropped, a new one decodes both ways.
+        host.wait_for_function(
+            "(n) => window.haven.received.filter((t) => t === 'feed_removed').length > n",
+            arg=removed_before,
+        )
+        assert wait_for_video(host) > 0, "the host never saw Sam's video again"
+        assert wait_for_video(page) > 0, "Sam never saw the host's video again"
+        chat(page, "Back, through process A")
+        sees_chat(host, "Back, through process A")
+        # Lee is still waiting, once: no second device; unlocking lets Lee in from A.
+        waiting_rows = host.locator("#waiting-list > li")
+        expect(waiting_rows).to_have_count(1)
+        expect(waiting_rows).not_to_contain_text("second device")
+        host.locator("#lock-button").click()
+        expect(host.locator("#lock-button")).to_have_text("Lock the meeting")
+        ui.let_in(host, lee)
+        expect(host.locator("#roster-list > li")).to_have_count(3)
+    # Sam was let in once; both took their places back without anyone letting them in.
+    assert len(audited(stack, "room.admitted", meeting.id)) == 2
+    resumed = [
+        json.loads(str(row["details"])) for row in audited(stack, "room.resumed", meeting.id)
+    ]
+    assert sorted(row["state"] for row in resumed) == ["admitted", "waiting"]

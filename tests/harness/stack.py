@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -345,3 +346,49 @@ def _wait_for_redis(process: subprocess.Popen[bytes], socket_path: Path, log: Pa
                 return
         time.sleep(0.05)
     raise StackError(f"redis-server did not answer within 10 s:\n{log.read_text()}")
+
+
+class Balancer:
+    """A load balancer for the browser: a TCP port in the namespace whose new connections
+    go to one Haven process's Unix socket, the one `send_to` names. Pages opened through it
+    have one origin whichever process serves them, as behind a real load balancer."""
+
+    def __init__(self, stack: Stack, to: HavenServer) -> None:
+        self.port = pick_port()
+        self.target = to.view.socket_path
+        self.view = replace(stack, port=self.port, processes=[], uds=self.target)
+        self._listener = run_in_namespace(
+            stack.namespace, lambda: socket.create_server(("127.0.0.1", self.port))
+        )
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def send_to(self, server: HavenServer) -> None:
+        """New connections go to this process from now on."""
+        self.target = server.view.socket_path
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                backend = socket.socket(socket.AF_UNIX)
+                backend.connect(str(self.target))
+            except OSError:
+                client.close()  # that process is gone: the browser tries again
+                continue
+            for source, sink in ((client, backend), (backend, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    for each in (source, sink):
+        with contextlib.suppress(OSError):
+            each.shutdown(socket.SHUT_RDWR)

@@ -290,7 +290,7 @@ async function reconnect() {
   for (const delay of RECONNECT_DELAYS_MS) {
     await sleep(delay);
     if (hooks.state === "ended") return;
-    const connection = new HavenConnection(config.wsPath, hooks.socketUrl ? { url: hooks.socketUrl } : {});
+    const connection = new HavenConnection(config.wsPath);
     room.connection = connection;
     listenToServer(connection);
     try {

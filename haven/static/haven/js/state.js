@@ -42,8 +42,6 @@ import { ProtocolError } from "./protocol.js";
  * @property {{id: string, author: string, text: string, has_link: boolean}[]} chat
  *   the chat messages shown, in order (chat.js)
  * @property {number} reconnects  how many times the connection was lost and opened again
- * @property {string|null} socketUrl  where to reconnect; null: the page's own server. A
- *   test sets it to another Haven process, as a load balancer would send us elsewhere.
  */
 
 /**
@@ -139,7 +137,6 @@ export const hooks = {
   ready: false,
   chat: [],
   reconnects: 0,
-  socketUrl: null,
 };
 /** @type {any} */ (window).haven = hooks;
 
