@@ -1,9 +1,10 @@
 """Several Haven processes serving one deployment: the channel layer in Redis, the state
 in the database, one Janus shared by all.
 
-Three Haven processes (A, B, C) run beside the stack's own, on the same database, with
-REDIS_URL pointing at a redis-server this module starts in the test namespace. A test
-that kills a process kills the last one it uses, and the tests that kill come last.
+Four Haven processes (A, B, C, D) run beside the stack's own, on the same database, with
+REDIS_URL pointing at a redis-server this module starts in the test namespace. Each test
+that ends a process ends its own one (C, D, then B, last), so the order of tests matters
+only for the browser test, which comes last.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.harness.staff import post_action, sign_in_staff, staff_row
 
 @pytest.fixture(scope="module")
 def servers(stack: Stack) -> Iterator[list[HavenServer]]:
-    with several_processes(stack, 3) as running:
+    with several_processes(stack, 4) as running:
         yield running
 
 
@@ -210,6 +211,39 @@ def test_a_resume_secret_works_only_for_its_own_person_and_only_while_they_are_t
     assert len([row for row in rows if row["name"] == "Sam Carter"]) == 3
 
 
+def test_resuming_while_the_old_connection_is_open_moves_the_place_and_closes_the_old_one(
+    stack, servers
+):
+    a, b = servers[0].view, servers[1].view
+    meeting = new_meeting(stack)
+    _, sam_client = attendee(stack, meeting, "Sam Carter")
+    host = Socket(a, meeting.host, meeting.id)
+    flows.join(host)
+    old = Socket(b, sam_client, meeting.id)
+    secret = flows.join(old)["resume"]
+    host.send(
+        {"type": "admit", "participant": host.expect("waiting_list")["waiting"][0]["participant"]}
+    )
+    sam_pid = old.expect("admitted")["you"]
+    until(host, "roster", ["Alex Morgan", "Sam Carter"], "roster")
+    new = Socket(a, sam_client, meeting.id)
+    flows.greet(new)
+    again = new.request({"type": "join", "private_place_confirmed": True, "resume": secret})
+    assert again["type"] == "admitted" and again["you"] == sam_pid
+    # The old connection is closed; its closing does not end the place it no longer holds.
+    with pytest.raises(Exception, match="4000"):
+        while True:
+            old.receive()
+    assert [m for m in host.nothing_arrives(1.5) if m["type"] in ("roster", "waiting_list")] == []
+    rows = participant_rows(stack, meeting.id)
+    assert [(row["name"], row["state"]) for row in rows] == [
+        ("Alex Morgan", "admitted"),
+        ("Sam Carter", "admitted"),
+    ]
+    new.request({"type": "chat", "text": "Still here"})
+    assert chat_text(host, "Still here") == "Still here"
+
+
 def test_when_a_process_dies_its_people_resume_on_another_and_the_rest_are_let_go(stack, servers):
     a, c = servers[0].view, servers[2].view
     meeting = new_meeting(stack)
@@ -271,6 +305,39 @@ def test_when_a_process_dies_its_people_resume_on_another_and_the_rest_are_let_g
     # The chat works on the new connection.
     sam_back.request({"type": "chat", "text": "Back again"})
     assert chat_text(host, "Back again") == "Back again"
+
+
+def test_a_process_stopped_for_an_upgrade_hands_its_people_to_another(stack, servers):
+    a, d = servers[0].view, servers[3].view
+    meeting = new_meeting(stack)
+    _, sam_client = attendee(stack, meeting, "Sam Carter")
+    host = Socket(a, meeting.host, meeting.id)
+    flows.join(host)
+    sam = Socket(d, sam_client, meeting.id)
+    secret = flows.join(sam)["resume"]
+    host.send(
+        {"type": "admit", "participant": host.expect("waiting_list")["waiting"][0]["participant"]}
+    )
+    sam_pid = sam.expect("admitted")["you"]
+    until(host, "roster", ["Alex Morgan", "Sam Carter"], "roster")
+
+    servers[3].stop()
+
+    # Sam's socket was closed as the server stopped (1012), and Sam was not let go.
+    with pytest.raises(Exception, match="1012"):
+        while True:
+            sam.receive()
+    sam_back = Socket(a, sam_client, meeting.id)
+    flows.greet(sam_back)
+    again = sam_back.request({"type": "join", "private_place_confirmed": True, "resume": secret})
+    assert again["type"] == "admitted" and again["you"] == sam_pid
+    assert names(again["roster"]) == ["Alex Morgan", "Sam Carter"]
+    rows = participant_rows(stack, meeting.id)
+    assert [(row["name"], row["state"]) for row in rows] == [
+        ("Alex Morgan", "admitted"),
+        ("Sam Carter", "admitted"),
+    ]
+    assert audited(stack, "room.left", meeting.id) == []
 
 
 # The browser test: host on A, attendees on B through a load balancer; then B dies, the

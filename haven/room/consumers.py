@@ -74,7 +74,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             mine.append(groups.staff_member(self.identity.user.pk))
         for group in mine:
             await self.channel_layer.group_discard(group, self.channel_name)
-        if self.participant is not None:
+        if self.participant is not None and not presence.keeps_place(code):
             await database_sync_to_async(actions.do_leave)(
                 self.participant,
                 self.identity.actor,

@@ -38,6 +38,26 @@ def beat_seconds() -> float:
 
 
 _task: asyncio.Task[None] | None = None
+_stopping = False
+# The close code uvicorn gives the sockets it closes as it stops (RFC 6455: service restart).
+SERVER_STOPPING = 1012
+
+
+def stopping() -> None:
+    """This process is stopping: the sockets it closes now keep their places."""
+    global _stopping
+    _stopping = True
+
+
+def keeps_place(close_code: int) -> bool:
+    """Does a connection closed with this code keep its person's place for a resume?
+
+    Only when this process is stopping (a restart or an upgrade): the browser reconnects
+    to another process at once and resumes there, and if it does not, another process
+    lets the place go once this one has been gone for HAVEN_SERVER_GONE_SECONDS. A code a
+    browser sends counts for nothing: its place ends with its connection, as always.
+    """
+    return _stopping and close_code == SERVER_STOPPING
 
 
 def start_heartbeat() -> None:

@@ -282,6 +282,11 @@ class HavenServer:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def stop(self) -> None:
+        """Stop the process as systemd would for a restart or an upgrade (SIGTERM)."""
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
 
 @contextlib.contextmanager
 def several_processes(stack: Stack, count: int = 2) -> Iterator[list[HavenServer]]:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess, JanusStartError
+from haven.room import presence
 
 
 class Command(BaseCommand):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
                 log_level="warning",
                 ws="websockets-sansio",
             )
-            uvicorn.Server(config).run(sockets=sockets)
+            StoppingServer(config).run(sockets=sockets)
         except KeyboardInterrupt:
             self.stdout.write("Haven stopped.")
         finally:
@@ -62,6 +63,16 @@ class Command(BaseCommand):
             ) from error
         self.stdout.write(f"Janus is running (pid {janus.pid}), config in {folder}.")
         return janus
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, which first notes that this process is stopping (SIGTERM, Ctrl-C):
+    the meeting sockets it then closes keep their people's places for them to resume on
+    another process (haven/room/presence.py)."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        presence.stopping()
+        super().handle_exit(sig, frame)
 
 
 def _janus_settings() -> JanusSettings:
