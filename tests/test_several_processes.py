@@ -226,6 +226,7 @@ def test_resuming_while_the_old_connection_is_open_moves_the_place_and_closes_th
     )
     sam_pid = old.expect("admitted")["you"]
     until(host, "roster", ["Alex Morgan", "Sam Carter"], "roster")
+    until(host, "waiting_list", [], "waiting")
     new = Socket(a, sam_client, meeting.id)
     flows.greet(new)
     again = new.request({"type": "join", "private_place_confirmed": True, "resume": secret})
