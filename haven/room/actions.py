@@ -274,7 +274,8 @@ def do_leave(
     With `channel_name`, only if that connection still holds the presence: one that was
     resumed on another connection (or process) is not ended by the old one closing.
     """
-    participant.refresh_from_db()
+    # Locked: a resume on another process moves the place in a transaction of its own.
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update())
     if participant.state == Participant.State.LEFT:
         return False
     if channel_name is not None and participant.channel_name != channel_name:
