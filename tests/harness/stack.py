@@ -224,7 +224,7 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         "HAVEN_LOG_LEVEL": "WARNING",
         "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
         # A stopped Haven process is noticed within seconds, not the default 20.
-        "HAVEN_SERVER_GONE_SECONDS": "3",
+        "HAVEN_SERVER_GONE_SECONDS": "6",
     }
 
 
