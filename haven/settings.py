@@ -91,14 +91,26 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Broadcasts between the connections of this process (haven/room/layers.py). `capacity`:
-# how many may wait for one connection; past it they are dropped. Channels' default of
-# 100 dropped waiting lists and rosters when hundreds arrived or left at once (bench/).
+# Broadcasts between meeting connections. `capacity`: how many may wait for one
+# connection; past it they are dropped. Channels' default of 100 dropped waiting lists and
+# rosters when hundreds arrived or left at once (bench/).
+# Without REDIS_URL: one process, its own in-memory layer (haven/room/layers.py). With it:
+# Redis carries them, so any number of Haven processes serve one deployment.
+REDIS_URL = env_str("REDIS_URL", "")
+# A Haven process not heard from for this long has stopped: the people it held are let go.
+HAVEN_SERVER_GONE_SECONDS = env_int("HAVEN_SERVER_GONE_SECONDS", 20)
 CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "haven.room.layers.MeetingChannelLayer",
-        "CONFIG": {"capacity": 1000},
-    }
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "prefix": "haven"},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "haven.room.layers.MeetingChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
+    )
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -80,6 +80,7 @@ def test_S2_the_host_admits_and_only_then_the_attendee_gets_the_meeting(stack, m
         "meeting": waiting["meeting"],
         "locked": False,
         "message": "The host will let you in.",
+        "resume": waiting["resume"],
     }
     listed = host.expect("waiting_list")["waiting"]
     assert [person["name"] for person in listed] == ["Sam Carter"]

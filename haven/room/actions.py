@@ -5,7 +5,9 @@ transaction, so a refused or failed action changes nothing and tells nobody. Med
 work (mute, kick) happens in the consumer, after the action has committed.
 """
 
+import hashlib
 import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -22,6 +24,7 @@ from haven.room import groups
 from haven.room import protocol as p
 from haven.room.access import Identity
 from haven.room.models import Participant
+from haven.room.presence import SERVER_NAME
 
 LeftBecause = Participant.LeftBecause
 
@@ -141,11 +144,36 @@ def refuse_and_audit(identity: Identity, message_type: str, decision: Decision) 
 # Entering and leaving
 
 
+@dataclass
+class Entry:
+    """Who joined, the secret their browser resumes with, and whether it resumed."""
+
+    participant: Participant
+    resume: str
+    resumed: bool = False
+
+
+def _resume_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
 @transaction.atomic
-def do_join(identity: Identity, channel_name: str, confirmed: bool) -> Participant:
-    """Enter the meeting: the host goes in and starts it; anyone else waits (S2, S9)."""
+def do_join(
+    identity: Identity, channel_name: str, confirmed: bool, resume: str | None = None
+) -> Entry:
+    """Enter the meeting: the host goes in and starts it; anyone else waits (S2, S9).
+
+    With `resume` (the secret of an earlier join, given back by the same person after
+    their connection or its Haven process went away) they are where they were: still
+    admitted, or still waiting. A secret that matches nothing live is an ordinary join.
+    """
     meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
     require(rules.may_join(identity.role, Presence.CONNECTED, meeting_state(meeting), confirmed))
+    if resume:
+        resumed = _resume(meeting, identity, channel_name, resume)
+        if resumed is not None:
+            return Entry(resumed, resume, resumed=True)
+    secret = secrets.token_urlsafe(32)
     entry = rules.entry_presence(identity.role)
     participant = Participant.objects.create(
         public_id=f"p_{secrets.token_hex(8)}",
@@ -155,15 +183,18 @@ def do_join(identity: Identity, channel_name: str, confirmed: bool) -> Participa
         name=identity.name,
         state=entry.value,
         channel_name=channel_name,
+        server=SERVER_NAME,
+        resume_hash=_resume_hash(secret),
         admitted_at=timezone.now() if entry is Presence.ADMITTED else None,
         second_device=_already_connected(meeting, identity),
         arrived_while_locked=meeting.locked and entry is Presence.WAITING,
     )
     record("room.confirmed_private_place", identity.actor, meeting=meeting)
+    entered = Entry(participant, secret)
     if identity.role is Role.HOST:
         _start(meeting, identity.actor)
         send_roster(meeting)
-        return participant
+        return entered
     record(
         "room.entered_waiting_room",
         identity.actor,
@@ -175,7 +206,42 @@ def do_join(identity: Identity, channel_name: str, confirmed: bool) -> Participa
         record("room.arrived_while_locked", identity.actor, meeting=meeting)
         groups.send_on_commit(groups.hosts(meeting), p.LockAttempt(name=participant.name))
     send_waiting_list(meeting)
-    return participant
+    return entered
+
+
+def _resume(
+    meeting: Meeting, identity: Identity, channel_name: str, resume: str
+) -> Participant | None:
+    """Move a live presence of this same person to a new connection.
+
+    Their media went with the old connection: its feeds are forgotten, and they publish
+    again. The old connection, if it still lives on some process, is closed.
+    """
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    found = (
+        meeting.participants.filter(
+            resume_hash=_resume_hash(resume),
+            state__in=live,
+            user=identity.user,
+            invitation=identity.invitation,
+        )
+        .select_for_update()
+        .first()
+    )
+    if found is None:
+        return None
+    old_channel = found.channel_name
+    gone = [f for f in (found.feed_id, found.screen_feed_id) if f is not None]
+    found.channel_name, found.server = channel_name, SERVER_NAME
+    found.feed_id, found.audio_mid, found.screen_feed_id = None, "", None
+    found.save()
+    record("room.resumed", identity.actor, meeting=meeting, state=found.state)
+    groups.signal_on_commit(old_channel, {"type": "room.replaced"})
+    for feed_id in gone:
+        groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
+    if found.state == Participant.State.WAITING:
+        send_waiting_list(meeting)
+    return found
 
 
 def _already_connected(meeting: Meeting, identity: Identity) -> bool:
@@ -196,10 +262,23 @@ def _start(meeting: Meeting, actor: Actor) -> None:
 
 
 @transaction.atomic
-def do_leave(participant: Participant, actor: Actor, because: str = LeftBecause.LEFT) -> bool:
-    """Leave the meeting or the waiting room; everyone affected is told. False if gone."""
-    participant.refresh_from_db()
+def do_leave(
+    participant: Participant,
+    actor: Actor,
+    because: str = LeftBecause.LEFT,
+    *,
+    channel_name: str | None = None,
+) -> bool:
+    """Leave the meeting or the waiting room; everyone affected is told. False if gone.
+
+    With `channel_name`, only if that connection still holds the presence: one that was
+    resumed on another connection (or process) is not ended by the old one closing.
+    """
+    # Locked: a resume on another process moves the place in a transaction of its own.
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update())
     if participant.state == Participant.State.LEFT:
+        return False
+    if channel_name is not None and participant.channel_name != channel_name:
         return False
     was = participant.state
     participant.state = Participant.State.LEFT
@@ -496,6 +575,30 @@ def do_forget_feed(participant: Participant, source: Source | None = None) -> No
         groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedRemoved(feed=feed_id))
 
 
-def live_meetings_in_meeting_groups() -> list[str]:
-    """The content groups of every meeting in progress."""
-    return [groups.in_meeting(meeting) for meeting in Meeting.objects.filter(state="live")]
+def let_go_of_server(server: str) -> int:
+    """Everyone a Haven process that stopped still held has left (disconnected), unless
+    their browser resumed on another process meanwhile. Returns how many."""
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    held = Participant.objects.filter(server=server, state__in=live).select_related("invitation")
+    count = 0
+    for participant in held:
+        actor = (
+            Actor.staff(participant.user)  # type: ignore[arg-type]
+            if participant.is_host
+            else Actor.invitee(participant.invitation)  # type: ignore[arg-type]
+        )
+        left = do_leave(
+            participant, actor, LeftBecause.DISCONNECTED, channel_name=participant.channel_name
+        )
+        count += left
+    return count
+
+
+def channels_in_meetings_held_here() -> list[str]:
+    """The connections of this Haven process of everyone admitted to a meeting in progress."""
+    held = Participant.objects.filter(
+        server=SERVER_NAME,
+        state=Participant.State.ADMITTED,
+        meeting__state=Meeting.State.LIVE,
+    )
+    return list(held.values_list("channel_name", flat=True))

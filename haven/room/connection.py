@@ -13,13 +13,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import BaseModel
 
-from haven.media.gateway import ParticipantMedia
+from haven.media.gateway import MediaGateway, ParticipantMedia
 from haven.policy import rules
 from haven.policy.rules import Decision
 from haven.room import actions
 from haven.room import protocol as p
 from haven.room.access import Identity
 from haven.room.actions import Refused
+from haven.room.media import get_gateway
 from haven.room.models import Participant
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ class RoomConnection(AsyncWebsocketConsumer):
         state, meeting_state = await database_sync_to_async(_states)(participant.pk)
         check(rules.may_use_media(rules.Presence(state), rules.MeetingState(meeting_state)))
         return participant
+
+    async def media_room(self) -> MediaGateway:
+        """This process's gateway, with the meeting's media room made (or adopted: another
+        Haven process may have made it; making it is idempotent)."""
+        meeting = self.identity.meeting
+        gateway = await get_gateway()
+        await gateway.ensure_room(
+            meeting.room_key, max_publishers=meeting.meeting_type.max_attendees + 2
+        )
+        return gateway
 
     async def refuse(self, decision: Decision, text: str | None, request_id: Any) -> None:
         if decision.code in AUDITED_CODES:

@@ -18,7 +18,7 @@ from haven.chat import actions as chat
 from haven.chat.handlers import ChatHandlers
 from haven.meetings.models import Meeting
 from haven.policy.rules import Decision, Role
-from haven.room import actions, groups
+from haven.room import actions, groups, presence
 from haven.room import protocol as p
 from haven.room.access import access_room
 from haven.room.actions import Refused
@@ -26,6 +26,7 @@ from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL
 from haven.room.host_handlers import HostHandlers
 from haven.room.media import MEDIA_FAILURES
 from haven.room.media_handlers import MediaHandlers
+from haven.room.models import Participant
 from haven.room.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         self.identity = identity
         self.media_token = secrets.token_urlsafe(24)
         self.limiter = TokenBucket(rate=20, burst=60)
+        presence.start_heartbeat()
         await self.channel_layer.group_add(groups.everyone(identity.meeting), self.channel_name)
         if identity.role is Role.HOST:
             await self.channel_layer.group_add(groups.hosts(identity.meeting), self.channel_name)
@@ -72,9 +74,12 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             mine.append(groups.staff_member(self.identity.user.pk))
         for group in mine:
             await self.channel_layer.group_discard(group, self.channel_name)
-        if self.participant is not None:
+        if self.participant is not None and not presence.keeps_place(code):
             await database_sync_to_async(actions.do_leave)(
-                self.participant, self.identity.actor, actions.LeftBecause.DISCONNECTED
+                self.participant,
+                self.identity.actor,
+                actions.LeftBecause.DISCONNECTED,
+                channel_name=self.channel_name,
             )
         await self.close_media()
 
@@ -142,18 +147,28 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
     async def on_join(self, message: p.Join) -> None:
         if self.participant is not None:
             raise Refused(Decision(False, "already_joined", "You have already joined."))
-        self.participant = await database_sync_to_async(actions.do_join)(
-            self.identity, self.channel_name, message.private_place_confirmed
+        entry = await database_sync_to_async(actions.do_join)(
+            self.identity, self.channel_name, message.private_place_confirmed, message.resume
         )
+        self.participant = entry.participant
         if self.identity.role is Role.HOST:
             await self.enter_meeting()
-            await self.send_message(await database_sync_to_async(self.joined)(), message.id)
+            joined = await database_sync_to_async(self.joined)()
+            await self.send_message(joined.model_copy(update={"resume": entry.resume}), message.id)
+        elif entry.participant.state == Participant.State.ADMITTED:
+            # Resumed on this connection, still admitted: the meeting as it is now.
+            await self.enter_meeting()
+            snapshot = await database_sync_to_async(_snapshot)(self.identity.meeting)
+            await self.send_admitted(snapshot, message.id)
         else:
-            await self.send_message(await database_sync_to_async(self.waiting)(), message.id)
+            waiting = await database_sync_to_async(self.waiting)()
+            await self.send_message(waiting.model_copy(update={"resume": entry.resume}), message.id)
 
     async def on_leave(self, message: p.Leave) -> None:
         if self.participant is not None:
-            await database_sync_to_async(actions.do_leave)(self.participant, self.identity.actor)
+            await database_sync_to_async(actions.do_leave)(
+                self.participant, self.identity.actor, channel_name=self.channel_name
+            )
             self.participant = None
         await self.close_media()
         await self.send_message(p.Left(), message.id)
@@ -196,19 +211,28 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
 
     async def room_admitted(self, event: dict[str, Any]) -> None:
         await self.enter_meeting()
+        await self.send_admitted(event["snapshot"])
+
+    async def send_admitted(self, snapshot_json: str, request_id: Any = None) -> None:
         assert self.participant is not None
         chat_so_far = await database_sync_to_async(chat.history)(self.participant)
         # Read only now, just before sending: when hundreds are let in at once, each
         # waits its turn for the database above, and must not hold a copy of the roster
         # while it waits (bench/, issue 8).
-        snapshot = actions.Snapshot.model_validate_json(event["snapshot"])
+        snapshot = actions.Snapshot.model_validate_json(snapshot_json)
         admitted = p.Admitted(
             you=self.participant.public_id,
             roster=snapshot.roster,
             feeds=snapshot.feeds,
             chat=chat_so_far,
         )
-        await self.send_message(admitted)
+        await self.send_message(admitted, request_id)
+
+    async def room_replaced(self, event: dict[str, Any]) -> None:
+        """This person resumed on another connection (after this one looked lost)."""
+        self.participant = None  # the presence now belongs to the new connection
+        await self.close_media()
+        await self.close(code=CLOSE_NORMAL)
 
     async def room_removed(self, event: dict[str, Any]) -> None:
         await self.end_connection(p.Removed())
@@ -278,3 +302,9 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             locked=meeting.locked,
             message=LOCKED_MESSAGE if meeting.locked else WAITING_MESSAGE,
         )
+
+
+def _snapshot(meeting: Meeting) -> str:
+    return actions.Snapshot(
+        roster=actions.roster(meeting), feeds=actions.feeds(meeting)
+    ).model_dump_json()

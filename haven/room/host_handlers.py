@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from haven.room import actions
 from haven.room import protocol as p
 from haven.room.connection import RoomConnection
-from haven.room.media import MEDIA_FAILURES, get_gateway
+from haven.room.media import MEDIA_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ class HostHandlers(RoomConnection):
             host, self.identity, target, reason, ban=ban
         )
         # Their own connection closes their media too; kicking here makes it immediate
-        # even if that connection is slow or gone (rule S8).
-        gateway = await get_gateway()
+        # even if that connection is slow or gone (rule S8). The target may be on
+        # another Haven process: this one adopts the room to reach their feeds.
+        gateway = await self.media_room()
         for feed_id in feeds:
             await gateway.kick(self.identity.meeting.room_key, feed_id)
 
@@ -69,7 +70,7 @@ class HostHandlers(RoomConnection):
         targets = await database_sync_to_async(actions.do_mute)(
             host, self.identity, message.participant
         )
-        gateway = await get_gateway()
+        gateway = await self.media_room()
         for target in targets:
             if target.feed_id is not None and target.audio_mid:
                 await gateway.mute(self.identity.meeting.room_key, target.feed_id, target.audio_mid)
@@ -77,8 +78,8 @@ class HostHandlers(RoomConnection):
     async def on_end_meeting(self, message: p.EndMeeting) -> None:
         keep = message.transcript == "keep"
         await database_sync_to_async(actions.do_end_meeting)(self.identity, keep_transcript=keep)
-        gateway = await get_gateway()
         try:
+            gateway = await self.media_room()
             await gateway.destroy_room(self.identity.meeting.room_key)
         except MEDIA_FAILURES:
             logger.warning("Could not destroy the media room; Janus may be down.")

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from haven.media.gateway import MediaError, MediaGateway
 from haven.media.janus import JanusClient, JanusError, JanusTimeout, JanusUnavailable
-from haven.room.actions import live_meetings_in_meeting_groups
+from haven.room.actions import channels_in_meetings_held_here
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,13 @@ async def get_gateway() -> MediaGateway:
 
 
 async def tell_meetings_media_restarted() -> None:
-    """Janus lost every room: everyone in a meeting must publish and subscribe again."""
+    """Janus lost every room (or this process lost its connection to Janus, and with it
+    every Janus session it held): everyone whose media this process holds must publish
+    and subscribe again. Only this process's connections: each Haven process has its own
+    Janus connection and notices its own reset, so a broadcast to whole meetings would
+    reset everyone once per process."""
     logger.warning("Janus restarted: asking everyone in a meeting to reconnect their media.")
     layer = get_channel_layer()
     assert layer is not None
-    for group in await database_sync_to_async(live_meetings_in_meeting_groups)():
-        await layer.group_send(group, {"type": "room.media_reset"})
+    for channel in await database_sync_to_async(channels_in_meetings_held_here)():
+        await layer.send(channel, {"type": "room.media_reset"})

@@ -86,10 +86,7 @@ class MediaHandlers(RoomConnection):
         """Open this person's media session; their token is allowed only now (after S2)."""
         if self.media is None:
             meeting = self.identity.meeting
-            gateway = await get_gateway()
-            await gateway.ensure_room(
-                meeting.room_key, max_publishers=meeting.meeting_type.max_attendees + 2
-            )
+            gateway = await self.media_room()
             await gateway.allow(meeting.room_key, self.media_token)
             self.media = await gateway.open_participant(
                 meeting.room_key,

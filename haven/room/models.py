@@ -41,6 +41,10 @@ class Participant(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.CONNECTED)
     left_because = models.CharField(max_length=20, choices=LeftBecause.choices, blank=True)
     channel_name = models.CharField(max_length=200)
+    # Which Haven process holds the connection (haven/room/presence.py), and the hash of
+    # the secret its browser may resume with on another process if that one dies.
+    server = models.CharField(max_length=40, blank=True)
+    resume_hash = models.CharField(max_length=64, blank=True)
     # Flags the host sees in the waiting room.
     second_device = models.BooleanField(default=False, help_text="Rule S1.")
     arrived_while_locked = models.BooleanField(default=False, help_text="Rule S3.")
@@ -70,3 +74,14 @@ class Participant(models.Model):
     @property
     def is_host(self) -> bool:
         return self.user_id is not None
+
+
+class ServerProcess(models.Model):
+    """A running Haven process: it says it is alive every few seconds. The people it
+    held are let go by another process once it stops (haven/room/presence.py)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

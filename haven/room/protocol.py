@@ -62,6 +62,8 @@ class Hello(_ClientMessage):
 class Join(_ClientMessage):
     type: Literal["join"]
     private_place_confirmed: bool
+    # The secret from an earlier `joined` or `waiting`, to carry on where that left off.
+    resume: Annotated[str, Field(min_length=20, max_length=100)] | None = None
 
 
 class Admit(_ClientMessage):
@@ -316,6 +318,7 @@ class Joined(_ServerMessage):
     feeds: list[Feed]
     waiting: list[Person]
     chat: list[ChatItem]
+    resume: str = ""
 
 
 class WaitingMeeting(_Strict):
@@ -328,6 +331,7 @@ class Waiting(_ServerMessage):
     meeting: WaitingMeeting
     locked: bool
     message: str
+    resume: str = ""
 
 
 class WaitingList(_ServerMessage):

@@ -394,9 +394,11 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
     "room.Participant": {
         **_all(KEY, "id", "public_id"),
         **_all(LINK, "meeting", "user", "invitation", "admitted_by"),
-        "channel_name": TECH,
+        **_all(TECH, "channel_name", "server"),
+        "resume_hash": HASHED,
         **_all(MEDIA, "feed_id", "audio_mid", "screen_feed_id"),
     },
+    "room.ServerProcess": _all(TECH, "id", "name", "seen_at"),
     "chat.ChatMessage": {
         **_all(KEY, "id", "public_id"),
         **_all(LINK, "meeting", "participant"),

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from websockets.sync.client import ClientConnection, unix_connect
@@ -214,7 +215,10 @@ def read_consent_link(stack: Stack, address: str, *, count: int = 1) -> str:
 
 
 def path_of(stack: Stack, link: str) -> str:
-    return link.split(str(stack.port), 1)[1]
+    """The path (and query) of a link from an email, to follow on this stack's process
+    (links carry the deployment's one address, whichever process follows them)."""
+    parts = urlsplit(link)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def give_consent(

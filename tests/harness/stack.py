@@ -13,12 +13,14 @@ import email
 import email.policy
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ class Stack:
     env: dict[str, str]
     janus_process: JanusProcess | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Another Haven process of the same deployment listens here (several_processes).
+    uds: Path | None = None
 
     def restart_janus(self) -> None:
         """Stop Janus and start it again on the same configuration, as after a crash."""
@@ -64,7 +68,7 @@ class Stack:
 
     @property
     def socket_path(self) -> Path:
-        return self.folder / "haven.sock"
+        return self.uds or self.folder / "haven.sock"
 
     @property
     def database(self) -> Path:
@@ -165,6 +169,7 @@ class Stack:
 
 
 def _wait_for_socket(stack: Stack, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the Haven process answers on the stack's Unix socket."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -224,6 +229,8 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         # The server's retention job (rule D3) runs every few seconds here, so a test can
         # see it act without the command (tests/test_retention.py).
         "HAVEN_RETENTION_INTERVAL_MINUTES": "0.05",
+        # A stopped Haven process is noticed within seconds, not the default 20.
+        "HAVEN_SERVER_GONE_SECONDS": "6",
     }
 
 
@@ -266,3 +273,134 @@ def _start_haven(stack: Stack) -> None:
     command = [PYTHON, "manage.py", "serve", "--no-janus", f"--port={stack.port}"]
     process = _spawn(stack, "haven", [*command, f"--uds={stack.socket_path}"])
     _wait_for_socket(stack, process, stack.folder / "haven.log")
+
+
+@dataclass
+class HavenServer:
+    """One more Haven process of the same deployment: same database, Janus and SMTP
+    server; the channel layer in Redis. `view` is the stack as seen through this process
+    (its own port for the browser and its own Unix socket for the test process)."""
+
+    view: Stack
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash would: nothing is cleaned up."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the process as systemd would for a restart or an upgrade (SIGTERM)."""
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def several_processes(stack: Stack, count: int = 2) -> Iterator[list[HavenServer]]:
+    """A Redis server and `count` Haven processes using it, beside the stack's own Haven
+    (which keeps its in-memory layer). None of them starts Janus: they share the stack's."""
+    redis_folder = stack.folder / f"redis-{secrets.token_hex(4)}"
+    redis_folder.mkdir()
+    redis_socket = redis_folder / "redis.sock"
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        redis = _spawn(stack, "redis", _redis_command(redis_folder, redis_socket))
+        started.append(redis)
+        _wait_for_redis(redis, redis_socket, stack.folder / "redis.log")
+        servers = []
+        for index in range(count):
+            port = pick_port()
+            env = {**stack.env, "REDIS_URL": f"unix://{redis_socket}"}
+            view = replace(
+                stack, port=port, env=env, processes=[], uds=redis_folder / f"haven-{index}.sock"
+            )
+            name = f"haven-{redis_folder.name}-{index}"
+            command = [PYTHON, "manage.py", "serve", "--no-janus", f"--port={port}"]
+            process = _spawn(view, name, [*command, f"--uds={view.socket_path}"])
+            started.append(process)
+            servers.append(HavenServer(view, process))
+        for index, server in enumerate(servers):
+            log = stack.folder / f"haven-{redis_folder.name}-{index}.log"
+            _wait_for_socket(server.view, server.process, log)
+        yield servers
+    finally:
+        _stop(started)
+
+
+def _redis_command(folder: Path, socket_path: Path) -> list[str]:
+    """redis-server on a Unix socket only, keeping nothing on disk."""
+    return [
+        "/usr/bin/redis-server",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(folder),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+
+
+def _wait_for_redis(process: subprocess.Popen[bytes], socket_path: Path, log: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"redis-server exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
+            probe.connect(str(socket_path))
+            probe.sendall(b"PING\r\n")
+            if probe.recv(16).startswith(b"+PONG"):
+                return
+        time.sleep(0.05)
+    raise StackError(f"redis-server did not answer within 10 s:\n{log.read_text()}")
+
+
+class Balancer:
+    """A load balancer for the browser: a TCP port in the namespace whose new connections
+    go to one Haven process's Unix socket, the one `send_to` names. Pages opened through it
+    have one origin whichever process serves them, as behind a real load balancer."""
+
+    def __init__(self, stack: Stack, to: HavenServer) -> None:
+        self.port = pick_port()
+        self.target = to.view.socket_path
+        self.view = replace(stack, port=self.port, processes=[], uds=self.target)
+        self._listener = run_in_namespace(
+            stack.namespace, lambda: socket.create_server(("127.0.0.1", self.port))
+        )
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def send_to(self, server: HavenServer) -> None:
+        """New connections go to this process from now on."""
+        self.target = server.view.socket_path
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                backend = socket.socket(socket.AF_UNIX)
+                backend.connect(str(self.target))
+            except OSError:
+                client.close()  # that process is gone: the browser tries again
+                continue
+            for source, sink in ((client, backend), (backend, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    for each in (source, sink):
+        with contextlib.suppress(OSError):
+            each.shutdown(socket.SHUT_RDWR)

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess, JanusStartError
 from haven.records.schedule import retention_schedule
+from haven.room import presence
 
 
 class Command(BaseCommand):
@@ -42,7 +43,7 @@ class Command(BaseCommand):
                 log_level="warning",
                 ws="websockets-sansio",
             )
-            server = uvicorn.Server(config)
+            server = StoppingServer(config)
             with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
                 runner.run(_serve(server, sockets))
         except KeyboardInterrupt:
@@ -80,6 +81,16 @@ async def _serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await job
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, which first notes that this process is stopping (SIGTERM, Ctrl-C):
+    the meeting sockets it then closes keep their people's places for them to resume on
+    another process (haven/room/presence.py)."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        presence.stopping()
+        super().handle_exit(sig, frame)
 
 
 def _janus_settings() -> JanusSettings:

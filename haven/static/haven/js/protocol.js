@@ -36,9 +36,10 @@ const REMEMBERED_IDS = 500;
  *   you: {participant: string|null, name: string, role: string, is_host: boolean},
  *   meeting: {title: string, starts_at: string, state: string, recorded: boolean,
  *             host: HostIdentity}}} WelcomeMessage
- * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[], waiting: Person[]}} JoinedMessage
+ * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[], waiting: Person[],
+ *   resume: string}} JoinedMessage
  * @typedef {ServerMessage & {meeting: {title: string, starts_at: string}, locked: boolean,
- *   message: string}} WaitingMessage
+ *   message: string, resume: string}} WaitingMessage
  * @typedef {ServerMessage & {waiting: Person[]}} WaitingListMessage
  * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[]}} AdmittedMessage
  * @typedef {ServerMessage & {roster: Person[]}} RosterMessage

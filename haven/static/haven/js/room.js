@@ -146,6 +146,7 @@ function onWelcome(welcome) {
 
 /** @param {WaitingMessage} message */
 function onWaiting(message) {
+  room.resume = message.resume || room.resume;
   setJoining(false);
   showScreen("waiting");
   showWaitingRoom(message);
@@ -153,13 +154,17 @@ function onWaiting(message) {
 
 /** @param {JoinedMessage} message */
 function onJoined(message) {
+  room.resume = message.resume || room.resume;
   enterMeeting(message);
   host?.renderWaitingList(message.waiting ?? [], true);
 }
 
 /** @param {JoinedMessage|AdmittedMessage} message */
 function enterMeeting(message) {
-  if (hooks.state === "in_meeting") return;
+  if (hooks.state === "in_meeting") {
+    backInMeeting(message);
+    return;
+  }
   hooks.metrics.admittedAt = performance.now();
   stopStartTimer();
   setJoining(false);
@@ -177,6 +182,19 @@ function enterMeeting(message) {
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
   showChatHistory(message.chat ?? []);
+}
+
+/**
+ * Our connection was lost and resumed (perhaps on another Haven process): still in the
+ * meeting. Our media went with the old connection: send it again, and see the others.
+ * @param {JoinedMessage|AdmittedMessage} message
+ */
+function backInMeeting(message) {
+  renderRoster(message.roster ?? [], true);
+  showChatHistory(message.chat ?? []);
+  host?.screenLostInRestart();
+  republishAfterRestart().then(() => Promise.allSettled((message.feeds ?? []).map(subscribeTo)));
+  announce("You are connected to the meeting again.");
 }
 
 /** @param {import("./protocol.js").WaitingListMessage} message */
@@ -244,7 +262,7 @@ function onServerError(message) {
  * @param {CloseInfo} info
  */
 function onConnectionClosed(connection, info) {
-  if (connection !== room.connection || hooks.state === "ended") return;
+  if (connection !== room.connection || hooks.state === "ended" || room.reconnecting) return;
   if (hooks.state === "prejoin") {
     setJoining(false);
     showError(closedBeforeJoining(info.code));
@@ -252,7 +270,40 @@ function onConnectionClosed(connection, info) {
   }
   if (info.code === CLOSE_NORMAL) finish("ended");
   else if (info.code === CLOSE_NOT_ALLOWED) finish("refused");
+  else if (room.resume) reconnect();
   else finish("lost");
+}
+
+// Waits between tries to connect again after the connection was lost: about 20 s in all.
+const RECONNECT_DELAYS_MS = [200, 500, 1000, 2000, 4000, 4000, 4000, 4000];
+
+/**
+ * The connection was lost (our network, or the Haven process we spoke to stopped): open
+ * a new one and take our place back with the secret from `joined` / `waiting`. The
+ * server answers as if we had just joined: `joined` or `admitted` (still in the meeting:
+ * backInMeeting) or `waiting` (still waiting). No one has to let us in again.
+ */
+async function reconnect() {
+  room.reconnecting = true;
+  hooks.reconnects += 1;
+  announce("The connection to the meeting was lost. Reconnecting…");
+  for (const delay of RECONNECT_DELAYS_MS) {
+    await sleep(delay);
+    if (hooks.state === "ended") return;
+    const connection = new HavenConnection(config.wsPath);
+    room.connection = connection;
+    listenToServer(connection);
+    try {
+      onWelcome(await connection.connect());
+    } catch {
+      continue;
+    }
+    room.reconnecting = false;
+    connection.send("join", { private_place_confirmed: true, resume: room.resume });
+    return;
+  }
+  room.reconnecting = false;
+  finish("lost");
 }
 
 /** @param {number} code */

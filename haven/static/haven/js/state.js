@@ -41,6 +41,7 @@ import { ProtocolError } from "./protocol.js";
  * @property {boolean} ready  the page's controls are wired up and may be used
  * @property {{id: string, author: string, text: string, has_link: boolean}[]} chat
  *   the chat messages shown, in order (chat.js)
+ * @property {number} reconnects  how many times the connection was lost and opened again
  */
 
 /**
@@ -120,6 +121,10 @@ export const room = {
   /** @type {Map<string, Person>} */
   waiting: new Map(),
   locked: config.lockedAtLoad,
+  /** The secret from `joined` / `waiting` that resumes our place on a new connection. */
+  resume: "",
+  /** Opening a new connection after losing one; its closing is handled there. */
+  reconnecting: false,
 };
 
 /** @type {TestHooks} */
@@ -131,6 +136,7 @@ export const hooks = {
   mic: { enabled: false, hostMuted: false },
   ready: false,
   chat: [],
+  reconnects: 0,
 };
 /** @type {any} */ (window).haven = hooks;
 

@@ -1,0 +1,84 @@
+"""Which Haven process holds whom, and letting go of what a stopped one held (fast,
+in-memory database). The live behaviour is in tests/test_several_processes.py."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from haven.accounts.models import RoleGrant, User
+from haven.accounts.permissions import StaffRole
+from haven.meetings.actions import do_create_meeting
+from haven.meetings.models import Meeting
+from haven.policy.loader import load_policy
+from haven.room import presence
+from haven.room.models import Participant, ServerProcess
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def meeting() -> Meeting:
+    policy = load_policy()
+    host = User.objects.create_user(
+        email="host@example.org",
+        full_name="Alex Morgan",
+        job_title="IASS Officer",
+        organisation=policy.organisation,
+    )
+    RoleGrant.objects.create(user=host, role=StaffRole.HOST)
+    return do_create_meeting(
+        host,
+        title="Review",
+        meeting_type=policy.meeting_types.get(key="one_to_one"),
+        starts_at=timezone.now() + dt.timedelta(days=1),
+    )
+
+
+def held(meeting: Meeting, server: str, number: int) -> Participant:
+    return Participant.objects.create(
+        public_id=f"p_{number:04x}",
+        meeting=meeting,
+        user=meeting.host,
+        name="Alex Morgan",
+        state=Participant.State.ADMITTED,
+        channel_name=f"specific.{server}!{number}",
+        server=server,
+    )
+
+
+def test_a_stopped_process_is_let_go_once_and_a_live_one_is_not(meeting):
+    now = timezone.now()
+    ServerProcess.objects.create(name="s_dead", seen_at=now - dt.timedelta(seconds=60))
+    ServerProcess.objects.create(name="s_alive", seen_at=now - dt.timedelta(seconds=1))
+    dead = held(meeting, "s_dead", 1)
+    alive = held(meeting, "s_alive", 2)
+    assert presence.beat(now) == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.state, dead.left_because) == ("left", "disconnected")
+    assert alive.state == "admitted"
+    names = set(ServerProcess.objects.values_list("name", flat=True))
+    assert names == {"s_alive", presence.SERVER_NAME}
+    # Its row is gone: the next beat (or another process's) lets go of nobody again.
+    assert presence.beat(now) == 0
+
+
+def test_someone_who_resumed_elsewhere_is_not_let_go_with_the_old_process(meeting):
+    now = timezone.now()
+    ServerProcess.objects.create(name="s_dead", seen_at=now - dt.timedelta(seconds=60))
+    moved = held(meeting, "s_dead", 3)
+    moved.server, moved.channel_name = "s_other", "specific.s_other!3"
+    moved.save()
+    assert presence.beat(now) == 0
+    moved.refresh_from_db()
+    assert moved.state == "admitted"
+
+
+def test_only_sockets_closed_as_this_process_stops_keep_their_places(monkeypatch):
+    monkeypatch.setattr(presence, "_stopping", False)
+    # A browser closing with the "service restart" code is not the server stopping.
+    assert not presence.keeps_place(presence.SERVER_STOPPING)
+    presence.stopping()
+    assert presence.keeps_place(presence.SERVER_STOPPING)
+    assert not presence.keeps_place(1000) and not presence.keeps_place(1006)
