@@ -3,6 +3,9 @@
 import datetime as dt
 import warnings
 from pathlib import Path
+from typing import Any
+
+import dj_database_url
 
 from haven.env import env_bool, env_int, env_list, env_str
 
@@ -76,17 +79,25 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+# SQLite unless DATABASE_URL names another database (PostgreSQL in production, e.g.
+# postgres://haven@%2Fvar%2Frun%2Fpostgresql/haven over the local socket).
+SQLITE_OPTIONS = {
+    # Writers queue for the lock at the start of a transaction instead of failing midway.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("HAVEN_SQLITE_PATH", str(DATA_DIR / "haven.sqlite3")),
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
+        "OPTIONS": SQLITE_OPTIONS,
     }
 }
+if env_str("DATABASE_URL", "") != "":
+    DATABASES["default"] = dict(dj_database_url.parse(env_str("DATABASE_URL")))
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Broadcasts between the connections of this process (haven/room/layers.py). `capacity`:

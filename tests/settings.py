@@ -10,3 +10,19 @@ from haven.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# HAVEN_TEST_DATABASE=postgres: the unit tests on PostgreSQL too (pytest-django makes the
+# database test_<NAME> and drops it after the run; the name is new for every run).
+if os.environ.get("HAVEN_TEST_DATABASE") == "postgres":
+    import secrets
+
+    from tests.harness.database import POSTGRES_HOST, POSTGRES_USER
+
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": POSTGRES_HOST,
+            "USER": POSTGRES_USER,
+            "NAME": f"haven_unit_{secrets.token_hex(6)}",
+        }
+    }
