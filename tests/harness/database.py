@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import getpass
 import json
 import os
 import secrets
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
     from tests.harness.stack import Stack
 
 # Where the PostgreSQL server for tests answers: its Unix socket, which the test process
-# and Haven inside the test's network namespace both reach (scripts/ensure-postgres).
+# and Haven inside the test's network namespace both reach, as the user running the tests
+# (scripts/ensure-postgres sets that up where it starts the server itself).
 POSTGRES_HOST = os.environ.get("HAVEN_TEST_POSTGRES_HOST", "/var/run/postgresql")
-POSTGRES_USER = os.environ.get("HAVEN_TEST_POSTGRES_USER", "postgres")
+POSTGRES_USER = os.environ.get("HAVEN_TEST_POSTGRES_USER") or getpass.getuser()
 
 
 def kind_for_this_run() -> str:
