@@ -7,7 +7,7 @@ from typing import Any
 
 import dj_database_url
 
-from haven.env import env_bool, env_int, env_list, env_str
+from haven.env import ConfigError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(BASE_DIR / "var")))
@@ -95,9 +95,14 @@ DATABASES: dict[str, dict[str, Any]] = {
     }
 }
 if env_str("DATABASE_URL", "") != "":
-    DATABASES["default"] = dict(dj_database_url.parse(env_str("DATABASE_URL")))
+    try:
+        DATABASES["default"] = dict(dj_database_url.parse(env_str("DATABASE_URL")))
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {exc}") from None
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ConfigError("DATABASE_URL must start postgres:// (or sqlite:///).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Broadcasts between the connections of this process (haven/room/layers.py). `capacity`:
