@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOW = (
@@ -33,7 +34,7 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     )
 
 
-def database_settings(tmp_path: Path, **env: str) -> list:
+def database_settings(tmp_path: Path, **env: str) -> list[Any]:
     result = manage(tmp_path, "shell", "-c", SHOW, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
