@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEBIAN_RUN := janus
-DEBIAN_TEST := janus chromium iproute2 fonts-dejavu-core redis-server
+DEBIAN_TEST := janus chromium iproute2 fonts-dejavu-core redis-server sqlite3 postgresql-client
 
 .PHONY: help run test bench lint typecheck check demo-password clean
 
 help:
 	@echo "make run    - set up and run Haven with Janus and a demo organisation (http://localhost:8000)"
-	@echo "make test   - set up and run the whole test suite (browser and media tests included)"
+	@echo "make test   - set up and run the whole test suite on SQLite, then again on PostgreSQL"
 	@echo "make check  - ruff format check, ruff lint and mypy"
 	@echo "make bench  - run the benchmarks (minutes) and write bench/results/latest.{json,md,png}"
 	@echo "make demo-password - print a new password for the demo host"
@@ -25,9 +25,13 @@ run: $(VENV)/.installed
 	scripts/install-debian-packages $(DEBIAN_RUN)
 	scripts/run-dev
 
+# The whole suite twice: on SQLite (the default), then on PostgreSQL, each run on a fresh
+# database (scripts/ensure-postgres starts a server where none answers).
 test: check
 	scripts/install-debian-packages $(DEBIAN_TEST)
+	scripts/ensure-postgres
 	$(PY) -m pytest
+	HAVEN_TEST_DATABASE=postgres $(PY) -m pytest
 
 # The full benchmark run, for people: never in CI (tests/test_bench_smoke.py runs tiny sizes).
 bench: $(VENV)/.installed

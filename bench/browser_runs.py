@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from bench import people, procstat
 from bench.people import Attendee, Host
 from haven.media.gateway import room_id_for
-from tests.harness import ui
+from tests.harness import database, ui
 from tests.harness.browser import chromiums
 from tests.harness.netns import pick_port
 from tests.harness.stack import Stack
@@ -86,24 +85,21 @@ def _host_page(browser: Browser, stack: Stack, host: Host, meeting_id: str) -> P
 
 def _host_feed(stack: Stack, meeting_id: str) -> tuple[int, str]:
     """The host's feed id and the meeting's media room key, from the live database."""
-    connection = sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            row = connection.execute(
-                "SELECT p.feed_id, m.public_id FROM room_participant p JOIN meetings_meeting m"
-                " ON m.id = p.meeting_id WHERE m.public_id = ? AND p.user_id IS NOT NULL"
-                " AND p.state = 'admitted' AND p.feed_id IS NOT NULL",
-                (meeting_id.replace("-", ""),),
-            ).fetchone()
-            if row is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-    finally:
-        connection.close()
-    if row is None:
+    deadline = time.monotonic() + 10
+    while True:
+        rows = database.query(
+            stack,
+            "SELECT p.feed_id, m.public_id FROM room_participant p JOIN meetings_meeting m"
+            " ON m.id = p.meeting_id WHERE m.public_id = ? AND p.user_id IS NOT NULL"
+            " AND p.state = 'admitted' AND p.feed_id IS NOT NULL",
+            meeting_id.replace("-", ""),
+        )
+        if rows or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if not rows:
         raise RuntimeError("the host's feed never reached the database")
-    return int(row[0]), f"meeting-{_uuid(row[1])}"
+    return int(rows[0]["feed_id"]), f"meeting-{_uuid(rows[0]['public_id'])}"
 
 
 def _uuid(hex32: str) -> str:

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, unix_connect
 
 from bench import procstat, profiling
 from bench.people import Attendee, Host
+from tests.harness import database
 from tests.harness.stack import Stack
 
 TYPE = re.compile(r'"type":"([a-z_]+)"')
@@ -284,14 +284,11 @@ class LoadRun:
 
     def _present(self) -> int:
         """People waiting or in the meeting, host included, from the live database."""
-        connection = sqlite3.connect(f"file:{self.stack.database}?mode=ro", uri=True)
-        try:
-            row = connection.execute(
-                "SELECT COUNT(*) FROM room_participant p JOIN meetings_meeting m"
-                " ON m.id = p.meeting_id WHERE m.public_id = ?"
-                " AND p.state IN ('waiting', 'admitted')",
-                (self.meeting_id.replace("-", ""),),
-            ).fetchone()
-        finally:
-            connection.close()
-        return int(row[0])
+        [row] = database.query(
+            self.stack,
+            "SELECT COUNT(*) AS n FROM room_participant p JOIN meetings_meeting m"
+            " ON m.id = p.meeting_id WHERE m.public_id = ?"
+            " AND p.state IN ('waiting', 'admitted')",
+            self.meeting_id.replace("-", ""),
+        )
+        return int(row["n"])

@@ -3,6 +3,9 @@
 import datetime as dt
 import warnings
 from pathlib import Path
+from typing import Any
+
+import dj_database_url
 
 from haven.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
 
@@ -78,17 +81,30 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+# SQLite unless DATABASE_URL names another database (PostgreSQL in production, e.g.
+# postgres://haven@%2Fvar%2Frun%2Fpostgresql/haven over the local socket).
+SQLITE_OPTIONS = {
+    # Writers queue for the lock at the start of a transaction instead of failing midway.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("HAVEN_SQLITE_PATH", str(DATA_DIR / "haven.sqlite3")),
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
+        "OPTIONS": SQLITE_OPTIONS,
     }
 }
+if env_str("DATABASE_URL", "") != "":
+    try:
+        DATABASES["default"] = dict(dj_database_url.parse(env_str("DATABASE_URL")))
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {exc}") from None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ConfigError("DATABASE_URL must start postgres:// (or sqlite:///).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Broadcasts between meeting connections. `capacity`: how many may wait for one

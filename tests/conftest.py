@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import flows
+from tests.harness import database, flows
 from tests.harness.stack import Stack, live_stack
 
 
@@ -21,3 +21,7 @@ def close_sockets() -> Iterator[None]:
     yield
     while flows.OPEN_SOCKETS:
         flows.OPEN_SOCKETS.pop().close()
+
+
+def pytest_report_header() -> str:
+    return f"database: {database.kind_for_this_run()} (HAVEN_TEST_DATABASE)"

@@ -3,12 +3,11 @@ the service manager reads them; everyone else, and other organisations, see noth
 
 import datetime as dt
 import json
-import sqlite3
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.harness import flows, totp, ui
+from tests.harness import database, flows, totp, ui
 from tests.harness.browser import chromium
 from tests.harness.staff import (
     age_sessions,
@@ -35,16 +34,11 @@ def _ban_someone(stack, name: str):
 
 
 def _ban_row(stack, email: str) -> dict[str, object]:
-    connection = sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    try:
-        row = connection.execute(
-            "SELECT * FROM bans_ban WHERE email = ? ORDER BY id DESC", (email.lower(),)
-        ).fetchone()
-    finally:
-        connection.close()
-    assert row is not None, f"no ban for {email}"
-    return dict(row)
+    rows = database.query(
+        stack, "SELECT * FROM bans_ban WHERE email = ? ORDER BY id DESC", email.lower()
+    )
+    assert rows, f"no ban for {email}"
+    return rows[0]
 
 
 def _lift_audits(stack, ban_id) -> list[dict[str, object]]:

@@ -5,7 +5,6 @@ printable, for the meeting's host, coordinators and the service manager only (P2
 
 import datetime as dt
 import re
-import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -288,18 +287,16 @@ def test_U3_S2_evidence_warns_plainly_when_a_childs_consent_is_not_on_record(sta
     meeting = start_meeting(stack, "Consent gaps")
     admitted(stack, meeting, "Cleo Carter", role="child")
     # The record no longer shows a parent's consent given before the child came in.
-    connection = sqlite3.connect(stack.database, timeout=20)
-    try:
-        with connection:
-            changed = connection.execute(
-                "UPDATE consent_consent SET on_behalf_of_child = 0, supervising_adult = '',"
-                " given_at = datetime('now', '+1 hour') WHERE invitation_id IN (SELECT i.id"
-                " FROM invitations_invitation i JOIN meetings_meeting m ON m.id = i.meeting_id"
-                " WHERE m.public_id = ?)",
-                (meeting.id.replace("-", ""),),
-            ).rowcount
-    finally:
-        connection.close()
+    an_hour_on = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    changed = database.execute(
+        stack,
+        "UPDATE consent_consent SET on_behalf_of_child = FALSE, supervising_adult = '',"
+        " given_at = ? WHERE invitation_id IN (SELECT i.id"
+        " FROM invitations_invitation i JOIN meetings_meeting m ON m.id = i.meeting_id"
+        " WHERE m.public_id = ?)",
+        an_hour_on.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        meeting.id.replace("-", ""),
+    )
     assert changed == 1
     [participant] = database.query(
         stack,

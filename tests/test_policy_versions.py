@@ -3,11 +3,10 @@ versions. Each test has an organisation of its own, so publishing changes nothin
 other tests."""
 
 import re
-import sqlite3
 
 import pytest
 
-from tests.harness import flows
+from tests.harness import database, flows
 from tests.harness.staff import (
     draft_form_data,
     found,
@@ -184,12 +183,10 @@ def test_a_draft_whose_review_date_has_passed_since_saving_is_not_published(stac
     )
     draft_path = saved.headers["location"]
     draft_id = int(draft_path.strip("/").split("/")[-1])
-    connection = sqlite3.connect(stack.database, timeout=20)
-    with connection:  # as if the draft had waited a long time before publishing
-        connection.execute(
-            "UPDATE policy_policydraft SET review_date = '2021-01-01' WHERE id = ?", (draft_id,)
-        )
-    connection.close()
+    # As if the draft had waited a long time before publishing.
+    database.execute(
+        stack, "UPDATE policy_policydraft SET review_date = '2021-01-01' WHERE id = ?", draft_id
+    )
     response = post_action(coordinator.client, draft_path + "publish/", page=draft_path)
     assert response.headers["location"] == draft_path
     assert "The review date has passed" in coordinator.client.get(draft_path).text

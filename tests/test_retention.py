@@ -292,43 +292,37 @@ def test_D3_old_audit_events_are_destroyed_and_the_chain_still_verifies(stack, t
     assert not any(old_person.email in label for label in labels)
     assert any(recent_email in label for label in labels)
     # The anchor is sealed in the chain: moving it past more events is found.
-    copy = database.copy(stack, tmp_path / "moved-anchor.sqlite3")
-    [first] = database.query(
-        stack, "SELECT id, hash FROM audit_auditevent ORDER BY id LIMIT 1", database=copy
-    )
-    database.execute(stack, "DELETE FROM audit_auditevent WHERE id = ?", first["id"], database=copy)
-    database.execute(
-        stack,
-        "UPDATE audit_auditanchor SET last_hash = ?, through_id = ?",
-        first["hash"],
-        first["id"],
-        database=copy,
-    )
-    with pytest.raises(StackError, match="the record of destroyed old events was changed"):
-        stack.manage("verify_audit", extra_env={"HAVEN_SQLITE_PATH": str(copy)})
+    with database.copy_of(stack, tmp_path) as copy:
+        [first] = database.query(copy, "SELECT id, hash FROM audit_auditevent ORDER BY id LIMIT 1")
+        database.execute(copy, "DELETE FROM audit_auditevent WHERE id = ?", first["id"])
+        database.execute(
+            copy,
+            "UPDATE audit_auditanchor SET last_hash = ?, through_id = ?",
+            first["hash"],
+            first["id"],
+        )
+        with pytest.raises(StackError, match="the record of destroyed old events was changed"):
+            stack.manage("verify_audit", extra_env=copy.env)
 
 
 def test_D3_audit_events_backdated_behind_the_chain_are_never_destroyed(stack, tmp_path):
     flows.sign_in(stack, "someone")
-    copy = database.copy(stack, tmp_path / "backdated.sqlite3")
-    ids = [r["id"] for r in database.query(stack, "SELECT id FROM audit_auditevent ORDER BY id")]
-    # Someone with the database wants recent events gone: they make them look old.
-    database.execute(
-        stack,
-        "UPDATE audit_auditevent SET at = ? WHERE id <= ?",
-        database.days_ago(LONG_AGO),
-        ids[2],
-        database=copy,
-    )
-    with pytest.raises(StackError) as refused:
-        stack.manage("destroy_expired", extra_env={"HAVEN_SQLITE_PATH": str(copy)})
-    assert f"Old audit events were kept: the audit log is broken at entry {ids[0]}" in str(
-        refused.value
-    )
-    kept = database.query(
-        stack, "SELECT id FROM audit_auditevent WHERE id <= ?", ids[2], database=copy
-    )
-    assert [r["id"] for r in kept] == ids[:3]
+    with database.copy_of(stack, tmp_path) as copy:
+        ids = [r["id"] for r in database.query(copy, "SELECT id FROM audit_auditevent ORDER BY id")]
+        # Someone with the database wants recent events gone: they make them look old.
+        database.execute(
+            copy,
+            "UPDATE audit_auditevent SET at = ? WHERE id <= ?",
+            database.days_ago(LONG_AGO),
+            ids[2],
+        )
+        with pytest.raises(StackError) as refused:
+            stack.manage("destroy_expired", extra_env=copy.env)
+        assert f"Old audit events were kept: the audit log is broken at entry {ids[0]}" in str(
+            refused.value
+        )
+        kept = database.query(copy, "SELECT id FROM audit_auditevent WHERE id <= ?", ids[2])
+        assert [r["id"] for r in kept] == ids[:3]
 
 
 def test_D3_the_servers_own_job_ends_a_forgotten_meeting_and_destroys_expired_data(stack):

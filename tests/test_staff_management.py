@@ -5,11 +5,10 @@ import base64
 import datetime as dt
 import json
 import re
-import sqlite3
 
 import pytest
 
-from tests.harness import flows, totp
+from tests.harness import database, flows, totp
 from tests.harness.staff import (
     found,
     new_organisation,
@@ -98,13 +97,12 @@ def test_an_expired_or_replaced_set_up_link_does_not_work(stack):
     links = {found(SETUP_LINK, m.get_body(("plain",)).get_content()) for m in mails}
     second = (links - {f"{stack.base_url}{first}"}).pop().split(str(stack.port), 1)[1]
     assert stack.http().get(second).status_code == 200
-    connection = sqlite3.connect(stack.database, timeout=20)
-    with connection:
-        connection.execute(
-            "UPDATE accounts_staffsetuplink SET expires_at = ? WHERE user_id = ?",
-            ((dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(" "), member_id),
-        )
-    connection.close()
+    database.execute(
+        stack,
+        "UPDATE accounts_staffsetuplink SET expires_at = ? WHERE user_id = ?",
+        (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(" "),
+        member_id,
+    )
     assert stack.http().get(second).status_code == 404
 
 

@@ -4,12 +4,12 @@ Allowed ones succeed. Everything else gets the same "not found" page as an addre
 does not exist, so nobody learns what is there. Forbidden actions change nothing.
 """
 
+import datetime as dt
 import re
-import sqlite3
 
 import pytest
 
-from tests.harness import flows
+from tests.harness import database, flows
 from tests.harness.staff import (
     draft_form_data,
     found,
@@ -68,18 +68,16 @@ class World:
     def _ban(self) -> int:
         """A ban in force in this organisation, as a host's ban in a meeting leaves it."""
         boss = staff_row(self.stack, self.boss.email)
-        connection = sqlite3.connect(self.stack.database, timeout=20)
-        try:
-            with connection:
-                cursor = connection.execute(
-                    "INSERT INTO bans_ban (organisation_id, email, reason, banned_by_id, "
-                    "created_at, lift_reason) VALUES (?, ?, ?, ?, datetime('now'), '')",
-                    (boss["organisation_id"], flows.unique_email("banned"), "Rude", boss["id"]),
-                )
-        finally:
-            connection.close()
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return database.insert(
+            self.stack,
+            "bans_ban",
+            organisation_id=boss["organisation_id"],
+            email=flows.unique_email("banned"),
+            reason="Rude",
+            banned_by_id=boss["id"],
+            created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            lift_reason="",
+        )
 
     def _draft(self, version: str) -> str:
         response = flows.post_form(

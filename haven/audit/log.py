@@ -98,10 +98,16 @@ def record(
 
 
 def _chain_head() -> AuditChainHead:
-    """The chain's head, locked: appends happen one at a time, in order."""
+    """The chain's head, locked: appends happen one at a time, in order.
+
+    The row lock serialises appends on PostgreSQL (SQLite's writers queue for the whole
+    database anyway). The very first append creates the row; one racing it waits on the
+    insert, then locks the row it made and reads the hash it wrote.
+    """
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS})
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
     return head
 
 

@@ -14,7 +14,6 @@ import email.policy
 import os
 import secrets
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import httpx
 
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess
+from tests.harness import database as databases
 from tests.harness.netns import Namespace, network_namespace, pick_port, run_in_namespace
 from tests.harness.totp import secret_for as totp_secret_for
 
@@ -50,6 +50,7 @@ class Stack:
     port: int
     janus: JanusSettings
     env: dict[str, str]
+    db: databases.Database
     janus_process: JanusProcess | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     # Another Haven process of the same deployment listens here (several_processes).
@@ -72,7 +73,10 @@ class Stack:
 
     @property
     def database(self) -> Path:
-        return self.folder / "haven.sqlite3"
+        """The SQLite file; tests reach either database through tests/harness/database.py."""
+        if self.db.path is None:
+            raise StackError("This run uses PostgreSQL: use tests/harness/database.py.")
+        return self.db.path
 
     def media_requests(self) -> list[str]:
         """Every request Haven has sent to Janus so far: "kind request opaque-id" lines."""
@@ -132,21 +136,14 @@ class Stack:
 
     def audit(self, action: str | None = None) -> list[dict[str, Any]]:
         """Audit rows written by the live server, oldest first."""
-        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
-        connection.row_factory = sqlite3.Row
-        try:
-            # actor_label: who the pseudonym is, from the identity table (gone after erasure).
-            query = (
-                "SELECT e.*, i.label AS actor_label FROM audit_auditevent e"
-                " LEFT JOIN audit_auditidentity i ON i.ref = e.actor_ref"
-            )
-            rows = connection.execute(
-                query + (" WHERE e.action = ?" if action else "") + " ORDER BY e.id",
-                (action,) if action else (),
-            ).fetchall()
-        finally:
-            connection.close()
-        return [dict(row) for row in rows]
+        # actor_label: who the pseudonym is, from the identity table (gone after erasure).
+        query = (
+            "SELECT e.*, i.label AS actor_label FROM audit_auditevent e"
+            " LEFT JOIN audit_auditidentity i ON i.ref = e.actor_ref"
+        )
+        if action:
+            return databases.query(self, query + " WHERE e.action = ? ORDER BY e.id", action)
+        return databases.query(self, query + " ORDER BY e.id")
 
     def mail_to(self, address: str, subject_contains: str, timeout: float = 10) -> EmailMessage:
         """Wait for an email to this address whose subject contains the words (the newest)."""
@@ -207,8 +204,12 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) -> dict[str, str]:
+def _environment(
+    folder: Path, port: int, smtp_port: int, janus: JanusSettings, db: databases.Database
+) -> dict[str, str]:
     return {
+        # SQLite: the default file in HAVEN_DATA_DIR, as `make run` has it.
+        **(db.env if db.kind == "postgres" else {}),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
@@ -236,14 +237,21 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
 
 @contextlib.contextmanager
 def live_stack(folder: Path) -> Iterator[Stack]:
-    """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after."""
-    with network_namespace("haven-e2e") as namespace:
+    """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
+
+    The database is new: a SQLite file in the folder, or with HAVEN_TEST_DATABASE=postgres
+    a PostgreSQL database made for this stack and dropped after it.
+    """
+    with (
+        databases.fresh_database(folder, "haven") as db,
+        network_namespace("haven-e2e") as namespace,
+    ):
         janus_settings = JanusSettings.with_random_secrets(
             ws_port=pick_port(), admin_ws_port=pick_port(), ice_interface=namespace.ice_interface
         )
         port, smtp_port = pick_port(), pick_port()
-        env = _environment(folder, port, smtp_port, janus_settings)
-        stack = Stack(namespace, folder, port, janus_settings, env)
+        env = _environment(folder, port, smtp_port, janus_settings, db)
+        stack = Stack(namespace, folder, port, janus_settings, env, db)
         (folder / "tmp").mkdir(exist_ok=True)
         janus = JanusProcess(
             write_janus_config(folder / "janus", janus_settings),

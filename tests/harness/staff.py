@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from haven.policy.loader import DEFAULT_POLICY_FILE
-from tests.harness import flows, totp
+from tests.harness import database, flows, totp
 from tests.harness.browser import axe_violations
 from tests.harness.stack import Stack
 
@@ -65,40 +64,29 @@ def sign_in_browser(
     expect(page.get_by_role("heading", name=lands_on)).to_be_visible()
 
 
-def _write(stack: Stack, sql: str, params: tuple[object, ...]) -> int:
-    connection = sqlite3.connect(stack.database, timeout=20)
-    try:
-        with connection:
-            return connection.execute(sql, params).rowcount
-    finally:
-        connection.close()
-
-
 def age_sessions(stack: Stack, email: str, column: str, by: dt.timedelta) -> None:
     """Move a timestamp of every staff session of this person into the past, as if that
     much time had gone by (the live server reads these on every request)."""
     assert column in {"signed_in_at", "last_seen_at", "reauthenticated_at"}
     when = (dt.datetime.now(dt.UTC) - by).strftime("%Y-%m-%d %H:%M:%S.%f")
-    changed = _write(
+    changed = database.execute(
         stack,
         f"UPDATE accounts_staffsession SET {column} = ? "  # noqa: S608 (column is checked)
         "WHERE user_id = (SELECT id FROM accounts_user WHERE email = ?)",
-        (when, email.lower()),
+        when,
+        email.lower(),
     )
     assert changed, f"{email} has no staff session"
 
 
 def staff_session_count(stack: Stack, email: str) -> int:
-    connection = sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True)
-    try:
-        row = connection.execute(
-            "SELECT COUNT(*) FROM accounts_staffsession s JOIN accounts_user u "
-            "ON u.id = s.user_id WHERE u.email = ?",
-            (email.lower(),),
-        ).fetchone()
-    finally:
-        connection.close()
-    return int(row[0])
+    [row] = database.query(
+        stack,
+        "SELECT COUNT(*) AS n FROM accounts_staffsession s JOIN accounts_user u "
+        "ON u.id = s.user_id WHERE u.email = ?",
+        email.lower(),
+    )
+    return int(row["n"])
 
 
 def post_action(
@@ -112,16 +100,9 @@ def post_action(
 
 def staff_row(stack: Stack, email: str) -> dict[str, object]:
     """The live database's row for one staff account (id, is_active, job_title, ...)."""
-    connection = sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    try:
-        row = connection.execute(
-            "SELECT * FROM accounts_user WHERE email = ?", (email.lower(),)
-        ).fetchone()
-    finally:
-        connection.close()
-    assert row is not None, f"no staff account {email}"
-    return dict(row)
+    rows = database.query(stack, "SELECT * FROM accounts_user WHERE email = ?", email.lower())
+    assert rows, f"no staff account {email}"
+    return rows[0]
 
 
 def draft_form_data(
