@@ -63,6 +63,11 @@ class Stack:
         return f"http://localhost:{self.port}"
 
     @property
+    def log(self) -> Path:
+        """Everything the Haven server wrote to standard output and standard error."""
+        return self.folder / "haven.log"
+
+    @property
     def socket_path(self) -> Path:
         return self.folder / "haven.sock"
 
@@ -216,7 +221,10 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
         "HAVEN_JANUS_URL": janus.api_url,
         "HAVEN_JANUS_API_SECRET": janus.api_secret,
         "HAVEN_JANUS_ADMIN_KEY": janus.admin_key,
-        "HAVEN_LOG_LEVEL": "WARNING",
+        # Every line JSON, audited actions included: tests/test_logging.py reads haven.log.
+        "HAVEN_LOG_LEVEL": "INFO",
+        "HAVEN_LOG_FORMAT": "json",
+        "HAVEN_METRICS_TOKEN": secrets.token_urlsafe(32),
         "HAVEN_MEDIA_REQUEST_LOG": str(folder / "media-requests.log"),
     }
 
