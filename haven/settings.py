@@ -276,7 +276,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # axes logs each sign-in at INFO (the account masked); Haven's audit log has them.
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
 # SDP), one a line: evidence of what reached the media server. Off unless a path is set.
