@@ -54,3 +54,35 @@ def test_a_secret_can_come_from_a_file(tmp_path):
     secret_file.write_text(secrets.token_urlsafe(50) + "\n")
     result = manage("check", HAVEN_SECRET_KEY_FILE=str(secret_file), HAVEN_DATA_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def test_a_bad_log_format_is_named(tmp_path):
+    result = manage(
+        "check", HAVEN_SECRET_KEY="x" * 50, HAVEN_DATA_DIR=str(tmp_path), HAVEN_LOG_FORMAT="xml"
+    )
+    assert result.returncode != 0
+    assert "HAVEN_LOG_FORMAT must be json or text, not 'xml'" in result.stderr
+
+
+def test_a_bad_metrics_address_is_named(tmp_path):
+    result = manage(
+        "check",
+        HAVEN_SECRET_KEY="x" * 50,
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_METRICS_ALLOWED_ADDRESSES="10.0.0.0/8, prometheus.local",
+    )
+    assert result.returncode != 0
+    assert "HAVEN_METRICS_ALLOWED_ADDRESSES: 'prometheus.local' is not an address" in result.stderr
+
+
+def test_websocket_and_form_origins_default_to_the_base_url_origin(tmp_path):
+    show = "from django.conf import settings; print(settings.HAVEN_ALLOWED_ORIGINS)"
+    result = manage(
+        "shell",
+        "-c",
+        show,
+        HAVEN_SECRET_KEY="x" * 50,
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_BASE_URL="https://Haven.Example.org/",
+    )
+    assert result.stdout.splitlines()[-1] == "['https://haven.example.org']", result.stderr
