@@ -89,3 +89,16 @@ def test_run_janus_writes_the_configuration_haven_starts_janus_with(tmp_path):
     for name in ("janus.jcfg", "janus.transport.websockets.jcfg", "janus.plugin.videoroom.jcfg"):
         assert (folder / name).stat().st_mode & 0o777 == 0o600
     assert "api-secret-for-the-test" in (folder / "janus.jcfg").read_text()
+
+
+def test_every_environment_variable_is_in_the_settings_table():
+    """docs/deployment.md's table names every variable Haven reads, and only those."""
+    code = "\n".join(path.read_text() for path in (ROOT / "haven").rglob("*.py"))
+    read = set(re.findall(r"env_[a-z]+\(\s*\"([A-Z0-9_]+)\"", code))
+    read |= set(re.findall(r"\"(HAVEN_[A-Z0-9_]+)\"", code))
+    docs = (ROOT / "docs" / "deployment.md").read_text().split("\n## Settings\n", 1)[1]
+    rows = [line.split(" | ")[0] for line in docs.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([A-Z0-9_]+)`", row)}
+    assert read - documented == set(), "not in docs/deployment.md's Settings table"
+    haven_documented = {name for name in documented if name.startswith("HAVEN_")}
+    assert haven_documented - read == set(), "documented but read nowhere"

@@ -213,7 +213,7 @@ def _start(stack: Stack, base: Path, processes: list[subprocess.Popen[bytes]]) -
                 "server 127.0.0.1:8000;": f"server 127.0.0.1:{haven_port};",
                 "/var/lib/haven/static/": f"{proxy.static}/",
                 "/var/log/nginx/haven.access.log": str(nginx_dir / "access.log"),
-                "/var/www/letsencrypt": str(nginx_dir / "acme"),
+                "root /var/www/html;": f"root {nginx_dir / 'acme'};",
             },
         )
     )
