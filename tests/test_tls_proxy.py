@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.cookiejar import Cookie
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,7 +35,7 @@ from cryptography.x509.oid import NameOID
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.harness import flows
+from tests.harness import flows, totp
 from tests.harness.netns import ADDRESSES, pick_port, run_in_namespace
 from tests.harness.stack import PYTHON, ROOT, Stack, StackError
 
@@ -282,22 +283,38 @@ def test_pages_come_over_https_with_hsts_and_secure_cookies(proxy):
     assert "csrftoken=" in csrf and "Secure" in csrf and "HttpOnly" in csrf
 
 
-def test_staff_sign_in_sets_a_secure_session_cookie(proxy):
+@dataclass
+class SignedIn:
+    password_step: httpx.Response
+    session_cookies: list[Cookie]
+    cookie_header: str
+    meeting_id: str
+
+
+@pytest.fixture(scope="module")
+def host(proxy) -> SignedIn:
+    """A host who signed in over TLS, both steps, and scheduled a meeting."""
     address = flows.unique_email("tls-host")
     password = proxy.stack.create_staff(address)
 
-    def sign_in():
+    def sign_in() -> SignedIn:
         with proxy.client() as client:
             response = flows.post_form(
                 client, "/accounts/login/", {"username": address, "password": password}
             )
-            return response, client.cookies.jar
+            session = [cookie for cookie in client.cookies.jar if cookie.name == "sessionid"]
+            flows.post_form(client, "/accounts/two-factor/", {"code": totp.fresh_code(address)})
+            meeting_id = flows.create_meeting(client)
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return SignedIn(response, session, cookie, meeting_id)
 
-    response, jar = proxy.inside(sign_in)
-    assert response.status_code == 302, response.text
-    session = [cookie for cookie in jar if cookie.name == "sessionid"]
-    assert session and all(cookie.secure for cookie in session)
-    assert "HttpOnly" in response.headers["set-cookie"]
+    return proxy.inside(sign_in)
+
+
+def test_staff_sign_in_sets_a_secure_session_cookie(host):
+    assert host.password_step.status_code == 302, host.password_step.text
+    assert host.session_cookies and all(cookie.secure for cookie in host.session_cookies)
+    assert "HttpOnly" in host.password_step.headers["set-cookie"]
 
 
 def test_plain_http_is_sent_to_https(proxy):
@@ -339,23 +356,17 @@ def test_static_files_come_from_nginx_compressed_and_revalidated(proxy):
     assert again.status_code == 304
 
 
-def test_ASVS_4_4_2_the_meeting_websocket_over_tls_checks_the_origin(proxy):
-    address = flows.unique_email("wss-host")
-    password = proxy.stack.create_staff(address)
+def test_ASVS_4_4_2_the_meeting_websocket_over_tls_checks_the_origin(proxy, host):
+    uri = f"wss://localhost:{proxy.tls_port}/ws/meetings/{host.meeting_id}/"
 
     def meeting() -> tuple[str, str, list[int]]:
-        with proxy.client() as client:
-            flows.sign_in_with(client, address, password)
-            meeting_id = flows.create_meeting(client)
-            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-        uri = f"wss://localhost:{proxy.tls_port}/ws/meetings/{meeting_id}/"
         refused = []
         for origin in ("https://evil.example", f"http://localhost:{proxy.tls_port}"):
             try:
                 connect(
                     uri,
                     ssl=proxy.ssl_context(),
-                    additional_headers={"Cookie": cookie, "Origin": origin},
+                    additional_headers={"Cookie": host.cookie_header, "Origin": origin},
                     open_timeout=10,
                 ).close()
             except InvalidStatus as error:
@@ -363,7 +374,7 @@ def test_ASVS_4_4_2_the_meeting_websocket_over_tls_checks_the_origin(proxy):
         with connect(
             uri,
             ssl=proxy.ssl_context(),
-            additional_headers={"Cookie": cookie, "Origin": proxy.origin},
+            additional_headers={"Cookie": host.cookie_header, "Origin": proxy.origin},
             open_timeout=10,
         ) as ws:
             ws.send(json.dumps({"type": "hello", "protocol": 1}))
