@@ -50,6 +50,7 @@ class Proxy:
     stack: Stack
     tls_port: int
     http_port: int
+    haven_port: int
     static: Path
     certificate: Path
     env: dict[str, str]
@@ -197,7 +198,7 @@ def _start(stack: Stack, base: Path, processes: list[subprocess.Popen[bytes]]) -
     nginx_dir = base / "nginx"
     (nginx_dir / "tmp").mkdir(parents=True)
     certificate, key = _certificate(nginx_dir)
-    proxy = Proxy(stack, tls_port, http_port, base / "static", certificate, env)
+    proxy = Proxy(stack, tls_port, http_port, haven_port, base / "static", certificate, env)
 
     site = nginx_dir / "haven.conf"
     site.write_text(
@@ -423,3 +424,17 @@ def test_probes_answer_through_the_proxy_without_limits(proxy):
 
     # Pages are limited (a burst of 60), which is what the probes are exempt from.
     assert set(proxy.inside(pages)) == {200, 429}
+
+
+def test_probes_can_also_ask_haven_directly_over_plain_http(proxy):
+    """Not redirected to HTTPS (SECURE_REDIRECT_EXEMPT), unlike every page."""
+
+    def fetch():
+        base = f"http://127.0.0.1:{proxy.haven_port}"
+        with httpx.Client(base_url=base, headers={"Host": "localhost"}, timeout=20) as client:
+            return client.get("/healthz"), client.get("/readyz"), client.get("/accounts/login/")
+
+    health, ready, page = proxy.inside(fetch)
+    assert health.status_code == 200 and ready.status_code == 200, ready.text
+    assert page.status_code == 301
+    assert page.headers["location"] == "https://localhost/accounts/login/"
