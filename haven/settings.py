@@ -255,7 +255,7 @@ HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
 HAVEN_METRICS_TOKEN = env_str("HAVEN_METRICS_TOKEN", "")
 HAVEN_METRICS_NETWORKS = env_networks("HAVEN_METRICS_ALLOWED_ADDRESSES")
 
-# Logs go to standard output (journald under systemd): one JSON object a line, or text.
+# Logs go to standard error (journald under systemd): one JSON object a line, or text.
 # Either way email addresses and link tokens are taken out first (haven/ops/logs.py).
 HAVEN_LOG_FORMAT = env_str("HAVEN_LOG_FORMAT", "text")
 if HAVEN_LOG_FORMAT not in {"text", "json"}:
