@@ -32,6 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.conf import settings
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -255,11 +256,9 @@ def _start(stack: Stack, base: Path, processes: list[subprocess.Popen[bytes]]) -
 
 
 def test_the_deploy_config_fits_havens_limits_and_routes():
+    from haven.room.routing import websocket_urlpatterns  # Django must be set up first
+
     config = DEPLOY_CONFIG.read_text()
-    from django.conf import settings
-
-    from haven.room.routing import websocket_urlpatterns
-
     size = re.search(r"client_max_body_size (\d+)m;", config)
     assert size and int(size.group(1)) * 1024 * 1024 >= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     assert all(str(pattern.pattern).startswith("ws/") for pattern in websocket_urlpatterns)
