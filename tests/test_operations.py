@@ -58,15 +58,6 @@ def test_healthz_and_readyz_on_the_live_server(stack):
     }
 
 
-def test_probes_are_never_rate_limited(stack):
-    """A probe every few seconds for ever, or a burst of them, always gets an answer."""
-    with stack.http() as client:
-        statuses = {
-            client.get(path).status_code for _ in range(40) for path in ("/healthz", "/readyz")
-        }
-    assert statuses == {200}
-
-
 def test_readyz_says_not_ready_while_janus_is_down_and_ready_again_after(stack):
     assert stack.janus_process is not None
     stack.janus_process.kill()
