@@ -30,6 +30,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Python warnings too go through Haven's log format (one JSON line each), not raw
+        # to standard error.
+        logging.captureWarnings(True)
         janus = None if options["no_janus"] else self.start_janus()
         try:
             sockets = [_tcp_socket(options["host"], options["port"])]
