@@ -4,8 +4,10 @@ Every variable Haven reads is documented in docs/deployment.md. Secrets may also
 given as a file path in NAME_FILE (for Docker or systemd credentials).
 """
 
+import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(Exception):
@@ -71,3 +73,22 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Return NAME as a comma-separated list of addresses or networks (10.0.0.0/8)."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an address or network.") from None
+    return networks
+
+
+def origin_of(url: str) -> str:
+    """The origin (scheme://host[:port]) of a URL, as a browser sends it."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{url!r} is not an http:// or https:// address.")
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()

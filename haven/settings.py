@@ -7,7 +7,16 @@ from typing import Any
 
 import dj_database_url
 
-from haven.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from haven.env import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    origin_of,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(BASE_DIR / "var")))
@@ -17,7 +26,10 @@ DEBUG = env_bool("HAVEN_DEBUG", False)
 ALLOWED_HOSTS = env_list("HAVEN_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 # Links in emails are built from this, never from the request's Host header.
 BASE_URL = env_str("HAVEN_BASE_URL", "http://localhost:8000").rstrip("/")
-CSRF_TRUSTED_ORIGINS = [BASE_URL]
+# Pages of these origins (scheme, host and port) may post forms and open a meeting
+# WebSocket (ASVS 4.4.2, checked in haven/asgi.py); by default only Haven's own address.
+HAVEN_ALLOWED_ORIGINS = env_list("HAVEN_ALLOWED_ORIGINS", [origin_of(BASE_URL)])
+CSRF_TRUSTED_ORIGINS = HAVEN_ALLOWED_ORIGINS
 
 INSTALLED_APPS = [
     "haven.accounts",
@@ -232,6 +244,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self)"
 
+# Probes and the metrics scraper may talk to Haven directly over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
 if BASE_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -292,12 +307,34 @@ HAVEN_SUBJECT_ACCESS_PER_HOUR = env_int("HAVEN_SUBJECT_ACCESS_PER_HOUR", 60)
 HAVEN_PASSCODE_MAX_FAILURES = 5
 HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
 
+# Prometheus metrics at /metrics (haven/ops/metrics.py): for a scraper that sends this
+# bearer token, or one whose address is in these networks. Neither set: nobody.
+HAVEN_METRICS_TOKEN = env_str("HAVEN_METRICS_TOKEN", "")
+HAVEN_METRICS_NETWORKS = env_networks("HAVEN_METRICS_ALLOWED_ADDRESSES")
+
+# Logs go to standard error (journald under systemd): one JSON object a line, or text.
+# Either way email addresses and link tokens are taken out first (haven/ops/logs.py).
+HAVEN_LOG_FORMAT = env_str("HAVEN_LOG_FORMAT", "text")
+if HAVEN_LOG_FORMAT not in {"text", "json"}:
+    raise ConfigError(f"HAVEN_LOG_FORMAT must be json or text, not {HAVEN_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "haven.ops.logs.RedactPersonalData"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "haven.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": HAVEN_LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # axes logs each sign-in at INFO (the account masked); Haven's audit log has them.
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
 # SDP), one a line: evidence of what reached the media server. Off unless a path is set.

@@ -7,6 +7,7 @@ from haven.accounts import views as account_views
 from haven.accounts.decorators import staff_required
 from haven.accounts.permissions import Permission
 from haven.meetings import urls as meeting_urls
+from haven.ops import health, metrics
 from haven.policy import notice
 
 
@@ -42,6 +43,10 @@ urlpatterns = [
         name="privacy_notice_version",
     ),
     path("admin/", admin.site.urls),
+    # Operations (haven/ops): probes and Prometheus metrics, no personal data.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
 
 handler404 = "haven.views.not_found"

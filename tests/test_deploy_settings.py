@@ -54,3 +54,47 @@ def test_a_secret_can_come_from_a_file(tmp_path):
     secret_file.write_text(secrets.token_urlsafe(50) + "\n")
     result = manage("check", HAVEN_SECRET_KEY_FILE=str(secret_file), HAVEN_DATA_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def load_settings(print_expression: str = "", **env):
+    """Import haven.settings alone (faster than manage.py) with only these variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
+    code = f"import haven.settings as s; print({print_expression or 'None'})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "HAVEN_SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_bad_log_format_is_named(tmp_path):
+    result = load_settings(HAVEN_DATA_DIR=str(tmp_path), HAVEN_LOG_FORMAT="xml")
+    assert result.returncode != 0
+    assert "HAVEN_LOG_FORMAT must be json or text, not 'xml'" in result.stderr
+
+
+def test_a_bad_metrics_address_is_named(tmp_path):
+    result = load_settings(
+        HAVEN_DATA_DIR=str(tmp_path), HAVEN_METRICS_ALLOWED_ADDRESSES="10.0.0.0/8, prom.local"
+    )
+    assert result.returncode != 0
+    assert "HAVEN_METRICS_ALLOWED_ADDRESSES: 'prom.local' is not an address" in result.stderr
+
+
+def test_websocket_and_form_origins_default_to_the_base_url_origin(tmp_path):
+    shown = "s.HAVEN_ALLOWED_ORIGINS, s.CSRF_TRUSTED_ORIGINS"
+    result = load_settings(
+        shown, HAVEN_DATA_DIR=str(tmp_path), HAVEN_BASE_URL="https://Haven.Example.org/"
+    )
+    assert result.stdout.strip() == "['https://haven.example.org'] ['https://haven.example.org']"
+    result = load_settings(
+        shown,
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_ALLOWED_ORIGINS="https://haven.example.org,https://haven.example.org:8443",
+    )
+    both = "['https://haven.example.org', 'https://haven.example.org:8443']"
+    assert result.stdout.strip() == f"{both} {both}", result.stderr

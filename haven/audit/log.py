@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from haven.meetings.models import Meeting
 
 GENESIS = "0" * 64
+# One line per audited action once it is committed: the action, the kind of actor and the
+# meeting's public id; never who (the audit log's pseudonyms stay in the database).
+logger = logging.getLogger("haven.audit")
 
 
 def pseudonym(email: str) -> str:
@@ -94,6 +98,13 @@ def record(
         event.save()
         head.last_hash = event.hash
         head.save(update_fields=["last_hash"])
+        transaction.on_commit(
+            lambda: logger.info(
+                "audit %s",
+                action,
+                extra={"event": action, "actor_kind": actor.kind, "meeting": event.meeting_ref},
+            )
+        )
     return event
 
 

@@ -68,6 +68,11 @@ class Stack:
         return f"http://localhost:{self.port}"
 
     @property
+    def log(self) -> Path:
+        """Everything the Haven server wrote to standard output and standard error."""
+        return self.folder / "haven.log"
+
+    @property
     def socket_path(self) -> Path:
         return self.uds or self.folder / "haven.sock"
 
@@ -222,7 +227,10 @@ def _environment(
         "HAVEN_JANUS_URL": janus.api_url,
         "HAVEN_JANUS_API_SECRET": janus.api_secret,
         "HAVEN_JANUS_ADMIN_KEY": janus.admin_key,
-        "HAVEN_LOG_LEVEL": "WARNING",
+        # Every line JSON, audited actions included: tests/test_logging.py reads haven.log.
+        "HAVEN_LOG_LEVEL": "INFO",
+        "HAVEN_LOG_FORMAT": "json",
+        "HAVEN_METRICS_TOKEN": secrets.token_urlsafe(32),
         # Haven's temporary files, if it ever made any, land in its data folder, where the
         # tests that look for traces of what must not be kept can see them (rule S4).
         "TMPDIR": str(folder / "tmp"),

@@ -1,7 +1,7 @@
 import asyncio
 import contextlib
+import logging
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +14,12 @@ from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess, JanusStartError
 from haven.records.schedule import retention_schedule
 from haven.room import presence
+from haven.room.protocol import MAX_FRAME
+
+logger = logging.getLogger("haven.serve")
+# The largest WebSocket frame uvicorn accepts: a protocol frame of MAX_FRAME characters,
+# each up to 4 bytes in UTF-8. Anything bigger is refused before it is read into memory.
+WS_MAX_BYTES = 4 * MAX_FRAME
 
 
 class Command(BaseCommand):
@@ -28,30 +34,36 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Python warnings too go through Haven's log format (one JSON line each), not raw
+        # to standard error.
+        logging.captureWarnings(True)
         janus = None if options["no_janus"] else self.start_janus()
         try:
             sockets = [_tcp_socket(options["host"], options["port"])]
             if options["uds"]:
                 sockets.append(_unix_socket(options["uds"]))
-            self.stdout.write(
-                self.style.SUCCESS(f"Haven is running: {settings.BASE_URL}/  (Ctrl-C stops it)")
-            )
-            sys.stdout.flush()
+            # Through logging, so that with HAVEN_LOG_FORMAT=json every line is JSON.
+            logger.info("Haven is running: %s/  (Ctrl-C stops it)", settings.BASE_URL)
             config = uvicorn.Config(
                 "haven.asgi:application",
                 lifespan="off",
                 log_level="warning",
+                # Haven's LOGGING (settings) formats uvicorn's messages too; no access
+                # log, whose paths would carry personal link tokens.
+                log_config=None,
+                access_log=False,
                 ws="websockets-sansio",
+                ws_max_size=WS_MAX_BYTES,
             )
             server = StoppingServer(config)
             with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
                 runner.run(_serve(server, sockets))
         except KeyboardInterrupt:
-            self.stdout.write("Haven stopped.")
+            logger.info("Haven stopped.")
         finally:
             if janus is not None:
                 janus.stop()
-                self.stdout.write("Janus stopped.")
+                logger.info("Janus stopped.")
 
     def start_janus(self) -> JanusProcess:
         janus_settings = _janus_settings()
@@ -66,7 +78,7 @@ class Command(BaseCommand):
                 "(apt-get install janus) and that nothing else uses port "
                 f"{janus_settings.ws_port} or {janus_settings.admin_ws_port}."
             ) from error
-        self.stdout.write(f"Janus is running (pid {janus.pid}), config in {folder}.")
+        logger.info("Janus is running (pid %s), config in %s.", janus.pid, folder)
         return janus
 
 

@@ -1,0 +1,1 @@
+"""Running Haven: health probes, Prometheus metrics and log formatting (docs/deployment.md)."""
