@@ -222,8 +222,12 @@ def _environment(folder: Path, port: int, smtp_port: int, janus: JanusSettings) 
 
 
 @contextlib.contextmanager
-def live_stack(folder: Path) -> Iterator[Stack]:
-    """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after."""
+def live_stack(folder: Path, *, collected_static: bool = False) -> Iterator[Stack]:
+    """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
+
+    ``collected_static``: serve static files as in production (collectstatic, with their
+    compressed copies) rather than from the source tree.
+    """
     with network_namespace("haven-e2e") as namespace:
         janus_settings = JanusSettings.with_random_secrets(
             ws_port=pick_port(), admin_ws_port=pick_port(), ice_interface=namespace.ice_interface
@@ -243,6 +247,9 @@ def live_stack(folder: Path) -> Iterator[Stack]:
             _spawn_smtp(stack, smtp_port)
             stack.manage("migrate", "--no-input", "-v", "0")
             stack.manage("load_policy")
+            if collected_static:
+                stack.manage("collectstatic", "--no-input", "-v", "0")
+                stack.env["HAVEN_STATIC_FROM_SOURCE"] = "false"
             _start_haven(stack)
             yield stack
         finally:
