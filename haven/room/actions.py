@@ -6,6 +6,7 @@ work (mute, kick) happens in the consumer, after the action has committed.
 """
 
 import secrets
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -97,8 +98,12 @@ def roster(meeting: Meeting) -> list[p.Person]:
 
 def feeds(meeting: Meeting) -> list[p.Feed]:
     admitted = meeting.participants.filter(state=Participant.State.ADMITTED)
+    return _feeds_of(admitted.filter(Q(feed_id__isnull=False) | Q(screen_feed_id__isnull=False)))
+
+
+def _feeds_of(participants: Iterable[Participant]) -> list[p.Feed]:
     found = []
-    for each in admitted.filter(Q(feed_id__isnull=False) | Q(screen_feed_id__isnull=False)):
+    for each in participants:
         if each.feed_id is not None:
             found.append(p.Feed(feed=each.feed_id, participant=each.public_id))
         if each.screen_feed_id is not None:
@@ -280,8 +285,9 @@ def _let_in(meeting: Meeting, identity: Identity, targets: list[Participant]) ->
     """
     for target in targets:
         _admit(meeting, target, identity)
-    people = roster(meeting)
-    snapshot = Snapshot(roster=people, feeds=feeds(meeting)).model_dump_json()
+    admitted = list(_related(meeting.participants.filter(state=Participant.State.ADMITTED)))
+    people = [person(each) for each in admitted]
+    snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
     chats = histories(meeting.pk, targets)
     after = groups.AfterCommit()
     after.send(groups.in_meeting(meeting), p.Roster(roster=people))
