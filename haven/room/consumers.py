@@ -212,7 +212,8 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             chat=actions.CHAT_ITEMS.validate_json(event["chat"]),
         )
         await self.send_message(admitted)
-        self.start_opening_media(self.participant)
+        if event.get("open_media"):
+            self.start_opening_media(self.participant)
 
     async def room_removed(self, event: dict[str, Any]) -> None:
         await self.end_connection(p.Removed())

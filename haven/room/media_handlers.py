@@ -97,7 +97,7 @@ class MediaHandlers(RoomConnection):
         """Open this person's media session now, in the background, so that it is ready
         when their first subscription comes: someone let in subscribes at once, and
         opening it then held their first video up (bench/, issue 8). Only for someone
-        admitted (S2): the room_admitted handler calls it."""
+        admitted (S2): the room_admitted handler calls it, when one person was let in."""
         if self.media is None and not self._opening_now():
             self.media_opening = asyncio.ensure_future(self._open_media(participant))
             self.media_opening.add_done_callback(_note_failure)
