@@ -1,9 +1,16 @@
 """Page weight: the JavaScript and CSS an attendee's browser loads.
 
 An attendee opens their personal link (the passcode page), types the passcode, and lands
-on the meeting page, where they join and wait. Every response Chromium gets is counted
-by kind from Playwright's response events; bytes are the decoded body (what the browser
-parses) and, beside them, the bytes on the wire (headers and encoded body).
+on the meeting page, where they join and wait. Every script and stylesheet response
+Chromium gets is counted from Playwright's response events, two ways:
+
+- transferred: what came over the network for it, as the browser got it (it says which
+  encodings it accepts; Haven serves the gzip copy collectstatic makes): response headers
+  plus the body as sent. This is the figure with the target.
+- uncompressed: the decoded body, what the browser parses.
+
+The bench's stack serves static files as production does (collectstatic, then WhiteNoise
+from the collected folder: tests/harness/stack.py, ``collected_static``).
 """
 
 from __future__ import annotations
@@ -26,8 +33,12 @@ class Weight:
 
     js: int = 0
     css: int = 0
-    wire: int = 0
+    # Transferred: headers plus the body as sent (compressed when it was).
+    js_wire: int = 0
+    css_wire: int = 0
     files: dict[str, int] = field(default_factory=dict)
+    files_wire: dict[str, int] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
 
     def add(self, response: Response) -> None:
         kind = KINDS.get(response.request.resource_type)
@@ -35,9 +46,21 @@ class Weight:
             return
         size = len(response.body())
         sizes = response.request.sizes()
+        wire = sizes["responseBodySize"] + sizes["responseHeadersSize"]
         setattr(self, kind, getattr(self, kind) + size)
-        self.wire += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-        self.files[response.url.rsplit("/", 1)[-1]] = size
+        setattr(self, f"{kind}_wire", getattr(self, f"{kind}_wire") + wire)
+        name = response.url.rsplit("/", 1)[-1]
+        self.files[name] = size
+        self.files_wire[name] = wire
+        self.encodings[name] = response.headers.get("content-encoding", "identity")
+
+    @property
+    def uncompressed(self) -> int:
+        return self.js + self.css
+
+    @property
+    def transferred(self) -> int:
+        return self.js_wire + self.css_wire
 
 
 @dataclass
@@ -47,9 +70,12 @@ class PageWeights:
 
     @property
     def total(self) -> int:
-        """Each file once, as a browser with a cache loads them over both pages."""
-        files = {**self.passcode.files, **self.meeting.files}
-        return sum(files.values())
+        """Transferred, each file once, as a browser with a cache loads them over both pages."""
+        return sum({**self.passcode.files_wire, **self.meeting.files_wire}.values())
+
+    @property
+    def total_uncompressed(self) -> int:
+        return sum({**self.passcode.files, **self.meeting.files}.values())
 
 
 def measure(stack: Stack, host: people.Host) -> PageWeights:

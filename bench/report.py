@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,11 +214,16 @@ def _weight_panel(axis: Any) -> None:
     if weights is None:
         return _not_run(axis, title)
     names = ["passcode page", "meeting page", "both (cached)"]
-    js = [weights.passcode.js / 1024, weights.meeting.js / 1024, math.nan]
-    css = [weights.passcode.css / 1024, weights.meeting.css / 1024, math.nan]
-    axis.bar(names[:2], js[:2], label="JS")
-    axis.bar(names[:2], css[:2], bottom=js[:2], label="CSS")
-    axis.bar(names[2:], [weights.total / 1024], color="grey", label="each file once")
+    positions = range(len(names))
+    sent = [weights.passcode.transferred, weights.meeting.transferred, weights.total]
+    parsed = [
+        weights.passcode.uncompressed,
+        weights.meeting.uncompressed,
+        weights.total_uncompressed,
+    ]
+    axis.bar([p - 0.2 for p in positions], [b / 1024 for b in sent], 0.4, label="transferred")
+    axis.bar([p + 0.2 for p in positions], [b / 1024 for b in parsed], 0.4, label="uncompressed")
+    axis.set_xticks(list(positions), names)
     axis.axhline(100, linestyle="--", color="grey")
     axis.set_title(title)
     axis.legend()

@@ -20,6 +20,7 @@ EXPECTED = {
     "page_weight.passcode_page",
     "page_weight.meeting_page",
     "page_weight.attendee_total",
+    "page_weight.attendee_total_uncompressed",
     "join.haven_admit_to_first_frame",
     "join.baseline_subscribe_to_first_frame",
     "join.ratio_haven_to_baseline",

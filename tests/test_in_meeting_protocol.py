@@ -6,6 +6,7 @@ messages by hand is refused with a stable code, audited, and nothing reaches Jan
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,19 @@ def admitted(stack, meeting: Meeting, name="Sam Carter", role="parent_carer"):
     return socket, pid, invited
 
 
+def media_session_opened(stack, pid: str, timeout: float = 10) -> None:
+    """Someone let in has their media session opened at once (their own `join` reaches
+    Janus, over their own handle), before they ask for any media."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if [
+            line for line in stack.media_requests() if line.split()[1:] == ["join", f"haven-{pid}"]
+        ]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no media session was opened for {pid}")
+
+
 def host_messages(target: str, host_pid: str) -> list[dict[str, Any]]:
     """Every message only the host may send, aimed at someone real."""
     return [
@@ -90,8 +104,10 @@ def test_S2_S3_S8_V2_V3_an_attendee_sending_host_messages_is_refused_audited_and
     stack, role
 ):
     meeting = start_meeting(stack)
-    inside, _inside_pid, _ = admitted(stack, meeting, "Ann Admitted", role)
+    inside, inside_pid, _ = admitted(stack, meeting, "Ann Admitted", role)
     waiting, waiting_pid, _, _ = arrive(stack, meeting, "Wes Waiting", role)
+    # What the admission itself sends Janus is over before counting what reaches it.
+    media_session_opened(stack, inside_pid)
     host_pid = meeting.host_pid
     requests_before = stack.media_requests()
     refused_before = len(stack.audit("protocol.refused"))

@@ -61,8 +61,19 @@ class Actor:
         return pseudonym(self.email) if self.email else f"{self.kind}:{self.label}"[:64]
 
 
-def _remember(ref: str, label: str, email: str) -> None:
-    AuditIdentity.objects.update_or_create(ref=ref, defaults={"label": label, "email": email})
+def _remember(identities: dict[str, tuple[str, str]]) -> None:
+    """Who each pseudonym is (ref: label, email), in one statement however many: an
+    insert that updates the rows already there. Audited actions are on the path of
+    someone waiting, such as the person let in (bench/, issue 8)."""
+    AuditIdentity.objects.bulk_create(
+        [
+            AuditIdentity(ref=ref, label=label, email=email)
+            for ref, (label, email) in identities.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["ref"],
+        update_fields=["label", "email"],
+    )
 
 
 def record(
@@ -74,12 +85,14 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Append one audit event to the chain."""
-    with transaction.atomic():
+    # No savepoint inside the action's own transaction: if the audit fails, so does it.
+    with transaction.atomic(savepoint=False):
         subject = invitation or actor.invitation
         subject_ref = pseudonym(subject.email) if subject is not None else ""
-        _remember(actor.ref, actor.label, actor.email)
+        identities = {actor.ref: (actor.label, actor.email)}
         if subject is not None:
-            _remember(subject_ref, f"{subject.name} <{subject.email}>", subject.email)
+            identities[subject_ref] = (f"{subject.name} <{subject.email}>", subject.email)
+        _remember(identities)
         head = _chain_head()
         event = AuditEvent(
             at=timezone.now(),

@@ -1,15 +1,14 @@
 """Chat in a meeting: stored first, then sent to everyone in the meeting (after commit)."""
 
-import datetime as dt
 import secrets
 
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from haven.audit.log import record
+from haven.chat.history import chat_item, history
 from haven.chat.models import ChatMessage
-from haven.chat.text import clean, has_link
+from haven.chat.text import clean
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence
 from haven.room import groups
@@ -18,19 +17,9 @@ from haven.room.access import Identity
 from haven.room.actions import Refused, require
 from haven.room.models import Participant
 
+__all__ = ["chat_item", "do_remove_chat", "do_send_chat", "history"]
+
 EMPTY = Decision(False, "bad_message", "The message is empty.")
-
-
-def chat_item(message: ChatMessage) -> p.ChatItem:
-    return p.ChatItem(
-        id=message.public_id,
-        author=message.author_name,
-        author_is_host=message.author_is_host,
-        participant=message.participant.public_id if message.participant else None,
-        text=message.text,
-        at=message.created_at.isoformat(),
-        has_link=has_link(message.text),
-    )
 
 
 @transaction.atomic
@@ -69,24 +58,3 @@ def do_remove_chat(host: Participant, identity: Identity, message_id: str) -> No
     message.save(update_fields=["removed_at"])
     record("chat.removed", identity.actor, meeting=meeting, message=message_id)
     groups.send_on_commit(groups.in_meeting(meeting), p.ChatRemoved(message=message_id))
-
-
-def history(participant: Participant) -> list[p.ChatItem]:
-    """Messages since this person was first admitted to this meeting (all, for the host)."""
-    since = _first_admitted(participant)
-    messages = ChatMessage.objects.filter(
-        meeting_id=participant.meeting_id, removed_at__isnull=True
-    ).select_related("participant")
-    if since is not None:
-        messages = messages.filter(created_at__gte=since)
-    return [chat_item(message) for message in messages]
-
-
-def _first_admitted(participant: Participant) -> dt.datetime | None:
-    if participant.is_host:
-        return None
-    earlier = Participant.objects.filter(
-        meeting_id=participant.meeting_id, invitation=participant.invitation
-    ).aggregate(first=Min("admitted_at"))
-    first: dt.datetime | None = earlier["first"]
-    return first or participant.admitted_at

@@ -7,15 +7,17 @@ work (mute, kick) happens in the consumer, after the action has committed.
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from haven.audit.log import Actor, record
 from haven.bans.models import Ban, Removal
+from haven.chat.history import histories
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence, Role, Source
@@ -99,8 +101,12 @@ def roster(meeting: Meeting) -> list[p.Person]:
 
 def feeds(meeting: Meeting) -> list[p.Feed]:
     admitted = meeting.participants.filter(state=Participant.State.ADMITTED)
+    return _feeds_of(admitted.filter(Q(feed_id__isnull=False) | Q(screen_feed_id__isnull=False)))
+
+
+def _feeds_of(participants: Iterable[Participant]) -> list[p.Feed]:
     found = []
-    for each in admitted.filter(Q(feed_id__isnull=False) | Q(screen_feed_id__isnull=False)):
+    for each in participants:
         if each.feed_id is not None:
             found.append(p.Feed(feed=each.feed_id, participant=each.public_id))
         if each.screen_feed_id is not None:
@@ -115,6 +121,10 @@ class Snapshot(BaseModel):
 
     roster: list[p.Person]
     feeds: list[p.Feed]
+
+
+# Someone's chat so far, passed with their `admitted` between connections.
+CHAT_ITEMS = TypeAdapter(list[p.ChatItem])
 
 
 def waiting(meeting: Meeting) -> list[p.Person]:
@@ -338,21 +348,45 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
     )
 
 
-def _tell_admitted(meeting: Meeting, targets: list[Participant]) -> None:
-    """Tell each person let in, once the transaction commits: the meeting as it is at the
-    commit, read once for all of them (a connection reading the roster for itself meant
-    that letting 200 people in at once read it 200 times: bench/, issue 8).
+def _let_in(
+    meeting: Meeting, identity: Identity, targets: list[Participant], *, open_media: bool
+) -> None:
+    """Admit each of them, and once the transaction commits tell the meeting (roster),
+    the host (waiting list) and each person let in (`admitted`), all in one hop
+    (groups.AfterCommit: bench/, issue 8).
+
+    What each person let in first sees is read here, inside the transaction, so nothing
+    is left for their own connection to read before it can answer: the roster and feeds
+    once for all of them (a connection reading the roster for itself meant that letting
+    200 people in at once read it 200 times), and each one's chat so far.
 
     They join the meeting's group right at the commit, so every change after it (a feed
-    that comes up, someone leaving) reaches them too, queued behind this snapshot. Call
-    it after the other broadcasts of the action, which the snapshot already includes.
+    that comes up, someone leaving) reaches them too, queued behind this snapshot; the
+    roster sent to the group goes before they join it, since the snapshot has it.
+
+    ``open_media``: their connection opens their media session at once rather than at
+    their first subscription. Only for one person let in: for hundreds let in together it
+    meant hundreds of sessions opened in one burst, competing with telling the rest that
+    they are in, and then closed when they leave (bench/: 500 let in at once).
     """
-    snapshot = Snapshot(roster=roster(meeting), feeds=feeds(meeting)).model_dump_json()
+    for target in targets:
+        _admit(meeting, target, identity)
+    admitted = list(_related(meeting.participants.filter(state=Participant.State.ADMITTED)))
+    people = [person(each) for each in admitted]
+    snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
+    chats = histories(meeting.pk, targets)
+    after = groups.AfterCommit()
+    after.send(groups.in_meeting(meeting), p.Roster(roster=people))
+    after.send(groups.hosts(meeting), p.WaitingList(waiting=waiting(meeting)))
     group = groups.in_meeting(meeting)
     for target in targets:
-        groups.add_on_commit(group, target.channel_name)
-        event = {"type": "room.admitted", "snapshot": snapshot}
-        groups.signal_on_commit(target.channel_name, event)
+        after.add(group, target.channel_name)
+        chat = CHAT_ITEMS.dump_json(chats[target.pk]).decode()
+        after.signal(
+            target.channel_name,
+            {"type": "room.admitted", "snapshot": snapshot, "chat": chat, "open_media": open_media},
+        )
+    after.on_commit()
 
 
 @transaction.atomic
@@ -360,10 +394,7 @@ def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Pa
     """Let one person in from the waiting room. Only the host may, and not while locked."""
     meeting = _moderation(host, identity, admitting=True)
     target = _target(meeting, target_public_id, Participant.State.WAITING)
-    _admit(meeting, target, identity)
-    send_roster(meeting)
-    send_waiting_list(meeting)
-    _tell_admitted(meeting, [target])
+    _let_in(meeting, identity, [target], open_media=True)
     return target
 
 
@@ -374,11 +405,7 @@ def do_admit_all(host: Participant, identity: Identity) -> int:
     queue = list(
         meeting.participants.filter(state=Participant.State.WAITING, invitation__isnull=False)
     )
-    for target in queue:
-        _admit(meeting, target, identity)
-    send_roster(meeting)
-    send_waiting_list(meeting)
-    _tell_admitted(meeting, queue)
+    _let_in(meeting, identity, queue, open_media=False)
     return len(queue)
 
 

@@ -5,6 +5,7 @@ The consumer is split by concern: this base (state and replies), `media_handlers
 (the connection's life: hello, join, leave, events from others).
 """
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -39,6 +40,8 @@ class RoomConnection(AsyncWebsocketConsumer):
     media_token: str
     participant: Participant | None = None
     media: ParticipantMedia | None = None
+    # Opening `media` in the background, from when the person is let in.
+    media_opening: "asyncio.Task[ParticipantMedia] | None" = None
     greeted = False
     host_muted = False
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from pydantic import BaseModel
 
@@ -190,18 +191,21 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
     # Events from other connections, through the channel layer
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """As Channels' own, except for broadcasts that are only passed on (room.forward).
+        """As Channels' own, without its hop to the database thread first.
 
         Channels closes stale database connections before every message, which is a hop
-        to the one thread that runs database code. A broadcast that is only passed on
-        touches no database, and with 500 people each chat message meant 500 such hops in
-        a row (bench/, issue 8). Every database call here goes through
-        database_sync_to_async, which closes stale connections itself.
+        to the one thread that runs database code, and waits there behind whatever else
+        is running. A broadcast that is only passed on touches no database: with 500
+        people each chat message meant 500 such hops in a row. And a message that does
+        reach the database got two hops where one does: letting someone in and their
+        first subscription each waited for an extra one (bench/, issue 8). Every
+        database call here goes through database_sync_to_async, which closes stale
+        connections itself, before and after.
         """
-        if message.get("type") == "room.forward":
-            await self.room_forward(message)
-        else:
-            await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def room_forward(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])
@@ -210,15 +214,25 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.close(code=CLOSE_NORMAL)
 
     async def room_admitted(self, event: dict[str, Any]) -> None:
+        """Let in (actions._let_in): everything to send was read in the admission."""
         await self.enter_meeting()
-        await self.send_admitted(event["snapshot"])
+        await self.send_admitted(event["snapshot"], chat_json=event["chat"])
+        if event.get("open_media"):
+            assert self.participant is not None
+            self.start_opening_media(self.participant)
 
-    async def send_admitted(self, snapshot_json: str, request_id: Any = None) -> None:
+    async def send_admitted(
+        self, snapshot_json: str, request_id: Any = None, chat_json: str | None = None
+    ) -> None:
+        """`admitted`, with the chat so far: read in the admission (chat_json), or now (a
+        person who resumed their place)."""
         assert self.participant is not None
-        chat_so_far = await database_sync_to_async(chat.history)(self.participant)
-        # Read only now, just before sending: when hundreds are let in at once, each
-        # waits its turn for the database above, and must not hold a copy of the roster
-        # while it waits (bench/, issue 8).
+        if chat_json is None:
+            chat_so_far = await database_sync_to_async(chat.history)(self.participant)
+        else:
+            chat_so_far = actions.CHAT_ITEMS.validate_json(chat_json)
+        # Parsed only now, just before sending: when hundreds are let in at once, no
+        # connection holds its own copy of the roster while it waits (bench/, issue 8).
         snapshot = actions.Snapshot.model_validate_json(snapshot_json)
         admitted = p.Admitted(
             you=self.participant.public_id,

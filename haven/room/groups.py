@@ -46,6 +46,43 @@ def add_on_commit(group: str, channel: str) -> None:
     transaction.on_commit(lambda: async_to_sync(_layer().group_add)(group, channel))
 
 
+class AfterCommit:
+    """Several broadcasts of one action, made together once its transaction commits.
+
+    Each ``*_on_commit`` above is its own hop from the database thread to the server's
+    event loop and back. Letting someone in made four in a row (roster, waiting list,
+    joining the meeting's group, `admitted`), and the person let in waited for all of
+    them (bench/, issue 8). These go in one hop, in the order they were added.
+    """
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, str, Any]] = []
+
+    def send(self, target: str, message: BaseModel, *, group: bool = True) -> None:
+        """A protocol message to a group (or one channel)."""
+        event = {"type": "room.forward", "text": encode(message)}
+        self._steps.append(("group_send" if group else "send", target, event))
+
+    def signal(self, channel: str, event: dict[str, Any]) -> None:
+        """An internal event (not a protocol message) to one connection."""
+        self._steps.append(("send", channel, event))
+
+    def add(self, group: str, channel: str) -> None:
+        """Add one connection to a group."""
+        self._steps.append(("group_add", group, channel))
+
+    def on_commit(self) -> None:
+        """Make them all once the transaction commits (nothing if it rolls back)."""
+        steps = list(self._steps)
+        transaction.on_commit(lambda: async_to_sync(_deliver)(steps))
+
+
+async def _deliver(steps: list[tuple[str, str, Any]]) -> None:
+    layer = _layer()
+    for method, target, argument in steps:
+        await getattr(layer, method)(target, argument)
+
+
 def _layer() -> Any:
     layer = get_channel_layer()
     assert layer is not None

@@ -1,9 +1,13 @@
 """Publishing, subscribing and the person's own microphone: relayed to the media server
 only after the policy allows it."""
 
+import asyncio
+import contextlib
+import logging
 import re
 
 from channels.db import database_sync_to_async
+from django.db.models import Exists, OuterRef, Q
 
 from haven.audit.log import record
 from haven.media.gateway import MediaEvent, ParticipantMedia
@@ -15,6 +19,8 @@ from haven.room.actions import Refused
 from haven.room.connection import RoomConnection, check
 from haven.room.media import MEDIA_FAILURES, get_gateway
 from haven.room.models import Participant
+
+logger = logging.getLogger(__name__)
 
 NO_SUCH_FEED = Decision(False, "not_found", "There is no such feed in this meeting.")
 _MEDIA_LINE = re.compile(r"^m=(audio|video|application)\s", re.MULTILINE)
@@ -45,16 +51,14 @@ class MediaHandlers(RoomConnection):
         await database_sync_to_async(actions.do_forget_feed)(participant, source)
 
     async def on_subscribe(self, message: p.Subscribe) -> None:
-        participant = await self.require_media()
-        await self.require_feed(participant, message.feed)
+        participant = await self.require_media_and_feed(message.feed)
         media = await self.open_media(participant)
         offer = await media.subscribe(message.feed)
         reply = p.SubscribeOffer(feed=message.feed, jsep=p.OfferJsep(type="offer", sdp=offer))
         await self.send_message(reply, message.id)
 
     async def on_subscribe_answer(self, message: p.SubscribeAnswer) -> None:
-        participant = await self.require_media()
-        await self.require_feed(participant, message.feed)
+        participant = await self.require_media_and_feed(message.feed)
         media = await self.open_media(participant)
         await media.start_subscription(message.feed, message.jsep.sdp)
         await self.send_message(p.Subscribed(feed=message.feed), message.id)
@@ -77,24 +81,56 @@ class MediaHandlers(RoomConnection):
         self.host_muted = False
         await self.send_message(p.Unmuted(), message.id)
 
-    async def require_feed(self, participant: Participant, feed_id: int) -> None:
-        exists = await database_sync_to_async(_feed_is_in_meeting)(participant, feed_id)
-        if not exists:
+    async def require_media_and_feed(self, feed_id: int) -> Participant:
+        """require_media(), and the feed is someone else's in this meeting: both read in
+        one trip to the database (each trip waits its turn there: bench/, issue 8)."""
+        participant = await self.require_participant()
+        state, meeting_state, feed_exists = await database_sync_to_async(_media_and_feed)(
+            participant, feed_id
+        )
+        check(rules.may_use_media(rules.Presence(state), rules.MeetingState(meeting_state)))
+        if not feed_exists:
             raise Refused(NO_SUCH_FEED)
+        return participant
+
+    def start_opening_media(self, participant: Participant) -> None:
+        """Open this person's media session now, in the background, so that it is ready
+        when their first subscription comes: someone let in subscribes at once, and
+        opening it then held their first video up (bench/, issue 8). Only for someone
+        admitted (S2): the room_admitted handler calls it, when one person was let in."""
+        if self.media is None and not self._opening_now():
+            self.media_opening = asyncio.ensure_future(self._open_media(participant))
+            self.media_opening.add_done_callback(_note_failure)
+
+    def _opening_now(self) -> bool:
+        return self.media_opening is not None and not self.media_opening.done()
 
     async def open_media(self, participant: Participant) -> ParticipantMedia:
+        """This person's media session: the one opened when they were let in, or now."""
+        if self.media is not None:
+            return self.media
+        opening = self.media_opening
+        if opening is None or not self._opening_now():
+            # None opened yet, or one that failed or was lost since (a media restart).
+            opening = self.media_opening = asyncio.ensure_future(self._open_media(participant))
+        try:
+            return await opening
+        finally:
+            if self.media_opening is opening and opening.done():
+                self.media_opening = None  # failed: the next request tries again
+
+    async def _open_media(self, participant: Participant) -> ParticipantMedia:
         """Open this person's media session; their token is allowed only now (after S2)."""
-        if self.media is None:
-            meeting = self.identity.meeting
-            gateway = await self.media_room()
-            await gateway.allow(meeting.room_key, self.media_token)
-            self.media = await gateway.open_participant(
-                meeting.room_key,
-                participant_id=participant.public_id,
-                display=participant.name,
-                token=self.media_token,
-                on_event=self.on_media_event,
-            )
+        meeting = self.identity.meeting
+        gateway = await self.media_room()
+        await gateway.allow(meeting.room_key, self.media_token)
+        self.media = await gateway.open_participant(
+            meeting.room_key,
+            participant_id=participant.public_id,
+            display=participant.name,
+            token=self.media_token,
+            on_event=self.on_media_event,
+        )
         return self.media
 
     async def on_media_event(self, event: MediaEvent) -> None:
@@ -112,10 +148,16 @@ class MediaHandlers(RoomConnection):
             )
 
     async def close_media(self) -> None:
+        opening, self.media_opening = self.media_opening, None
+        if opening is not None and not opening.done():
+            opening.cancel()  # a session half opened is closed by open_participant
+            with contextlib.suppress(asyncio.CancelledError, *MEDIA_FAILURES):
+                await opening
         media, self.media = self.media, None
-        if media is None:
+        if media is None and opening is None:
             return
-        await media.close()
+        if media is not None:
+            await media.close()
         try:
             gateway = await get_gateway()
             await gateway.disallow(self.identity.meeting.room_key, self.media_token)
@@ -123,11 +165,27 @@ class MediaHandlers(RoomConnection):
             pass  # the room is gone or Janus is down: the token is useless either way
 
 
-def _feed_is_in_meeting(participant: Participant, feed_id: int) -> bool:
+def _note_failure(opening: "asyncio.Task[ParticipantMedia]") -> None:
+    """A media session opened in the background that failed: the person's first media
+    request opens it again; log why (and mark the failure as seen)."""
+    if not opening.cancelled() and opening.exception() is not None:
+        logger.warning("Opening a media session failed: %s", opening.exception())
+
+
+def _media_and_feed(participant: Participant, feed_id: int) -> tuple[str, str, bool]:
+    """The person's state, their meeting's, and whether someone else admitted to that
+    meeting sends the feed: one query."""
     others = Participant.objects.filter(
-        meeting_id=participant.meeting_id, state=Participant.State.ADMITTED
-    ).exclude(pk=participant.pk)
-    return others.filter(feed_id=feed_id).exists() or others.filter(screen_feed_id=feed_id).exists()
+        meeting_id=OuterRef("meeting_id"), state=Participant.State.ADMITTED
+    ).exclude(pk=OuterRef("pk"))
+    sends = others.filter(Q(feed_id=feed_id) | Q(screen_feed_id=feed_id))
+    row: tuple[str, str, bool] = (
+        Participant.objects.filter(pk=participant.pk)
+        .annotate(feed_exists=Exists(sends))
+        .values_list("state", "meeting__state", "feed_exists")
+        .get()
+    )
+    return row
 
 
 def count_media_sections(sdp: str) -> tuple[int, int]:

@@ -244,11 +244,13 @@ def _environment(
 
 
 @contextlib.contextmanager
-def live_stack(folder: Path) -> Iterator[Stack]:
+def live_stack(folder: Path, *, collected_static: bool = False) -> Iterator[Stack]:
     """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
 
     The database is new: a SQLite file in the folder, or with HAVEN_TEST_DATABASE=postgres
-    a PostgreSQL database made for this stack and dropped after it.
+    a PostgreSQL database made for this stack and dropped after it. ``collected_static``:
+    serve static files as in production (collectstatic, with their compressed copies)
+    rather than from the source tree.
     """
     with (
         databases.fresh_database(folder, "haven") as db,
@@ -273,6 +275,9 @@ def live_stack(folder: Path) -> Iterator[Stack]:
             _spawn_smtp(stack, smtp_port)
             stack.manage("migrate", "--no-input", "-v", "0")
             stack.manage("load_policy")
+            if collected_static:
+                stack.manage("collectstatic", "--no-input", "-v", "0")
+                stack.env["HAVEN_STATIC_FROM_SOURCE"] = "false"
             _start_haven(stack)
             yield stack
         finally:

@@ -166,15 +166,19 @@ function enterMeeting(message) {
     return;
   }
   hooks.metrics.admittedAt = performance.now();
-  stopStartTimer();
-  setJoining(false);
   room.me = message.you;
-  showScreen("in_meeting");
-  renderRoster(message.roster ?? [], false);
+  // Ask for the others' video before drawing anything: the server and the media server
+  // work on it while this page lays itself out (bench/, issue 8). The tiles get their
+  // names when the roster is drawn, just below.
+  hooks.state = "in_meeting";
   // See the others first, then send our own media: the server handles one message at a
   // time per person, so a publish sent at once held up the answers that start the
   // others' video (bench/, issue 8). Publishing waits for that at most a second.
   const subscribing = Promise.allSettled((message.feeds ?? []).map(subscribeTo));
+  stopStartTimer();
+  setJoining(false);
+  showScreen("in_meeting");
+  renderRoster(message.roster ?? [], false);
   Promise.race([subscribing, sleep(PUBLISH_WAIT_MS)]).then(() => {
     if (hooks.state === "in_meeting") startPublishing();
   });
