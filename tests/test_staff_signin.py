@@ -61,6 +61,17 @@ def test_every_staff_page_opens_after_both_factors(stack):
     assert [row for row in stack.audit("staff.signed_in") if person.email in row["actor_label"]]
 
 
+def test_the_email_address_is_the_same_account_in_any_case_and_with_spaces(stack):
+    email = flows.unique_email("Casey")
+    password = stack.create_staff(email, roles=("host",))
+    client = stack.http()
+    typed = f"  {email.upper()} "
+    response = flows.post_form(
+        client, "/accounts/login/", {"username": typed, "password": password}
+    )
+    assert response.headers["location"] == "/accounts/two-factor/"
+
+
 def test_a_wrong_code_is_refused_and_a_used_code_cannot_be_used_again(stack):
     client, email, password = _password_only(stack)
     wrong = flows.post_form(client, "/accounts/two-factor/", {"code": "000000"})

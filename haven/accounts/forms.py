@@ -24,6 +24,10 @@ class SignInForm(AuthenticationForm):
         self.fields["username"].label = "Email address"
         self.fields["username"].widget.attrs.update({"autocomplete": "username"})
 
+    def clean_username(self) -> str:
+        """Accounts are stored by lower-case address: "Alex@Example.org " is the same one."""
+        return str(self.cleaned_data.get("username", "")).strip().lower()
+
 
 def code_field(help_text: str = CODE_HELP) -> forms.CharField:
     return forms.CharField(
