@@ -341,3 +341,31 @@ def test_S1_an_attendee_link_works_only_for_its_own_meeting(stack, world):
     assert _refused(stack, attendee, MISSING_MEETING) == 403
     assert attendee.get(f"/room/{world.a.meeting}/").status_code == 200
     flows.greet(flows.Socket(stack, attendee, world.a.meeting))
+
+
+def test_D5_the_audit_filter_never_names_a_person_from_another_organisation(stack, world):
+    """Who a pseudonym is, is shared by the deployment's log; another organisation's
+    service manager who types the address learns no name from it."""
+    manager = world.b_staff["service_manager"].client
+    # B's coordinator looks the address up: that request is in B's log, naming the person.
+    looked_up = post_action(
+        world.b_staff["coordinator"].client,
+        "/staff/subject-access/",
+        {"email": world.invitee.email},
+        "/staff/subject-access/",
+    )
+    assert looked_up.status_code == 200
+    assert world.invitee.name not in looked_up.text  # subject access is scoped (rule D4)
+    response = post_action(
+        manager, "/staff/audit/", {"email": world.invitee.email}, "/staff/audit/"
+    )
+    assert response.status_code == 302
+    page = manager.get(response.headers["location"])
+    assert page.status_code == 200
+    assert world.invitee.name not in page.text and world.invitee.email not in page.text
+    assert "does not name" in page.text
+    # Organisation A's own service manager sees who it is.
+    own = post_action(
+        world.a.boss.client, "/staff/audit/", {"email": world.invitee.email}, "/staff/audit/"
+    )
+    assert world.invitee.name in world.a.boss.client.get(own.headers["location"]).text
