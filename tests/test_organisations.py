@@ -37,6 +37,11 @@ def _normalised(html: str) -> str:
     return CSRF_VALUE.sub('value=""', html)
 
 
+def _number(value: object) -> int:
+    assert isinstance(value, int), value
+    return value
+
+
 @dataclass
 class Organisation:
     slug: str
@@ -65,6 +70,7 @@ class World:
     version_id: str
     ban_id: int
     ban_email: str
+    ended: str  # A's meeting that ended with its transcript kept
 
 
 def _organisation(stack, letter: str) -> Organisation:
@@ -72,7 +78,7 @@ def _organisation(stack, letter: str) -> Organisation:
     contact = f"privacy-{letter.lower()}-{secrets.token_hex(3)}@example.org"
     slug = new_organisation(stack, controller=controller, contact_email=contact)
     boss = sign_in_staff(stack, f"boss{letter.lower()}", *ROLES, organisation=slug)
-    org_id = int(staff_row(stack, boss.email)["organisation_id"])
+    org_id = _number(staff_row(stack, boss.email)["organisation_id"])
     title = f"Review of organisation {letter} {secrets.token_hex(3)}"
     meeting = flows.create_meeting(boss.client, title=title)
     return Organisation(slug, org_id, controller, contact, boss, meeting, title)
@@ -82,6 +88,18 @@ def _draft(boss: Staff, version: str) -> str:
     response = flows.post_form(boss.client, "/staff/policy/drafts/new/", draft_form_data(version))
     assert response.status_code == 302, response.text
     return str(response.headers["location"].strip("/").split("/")[-1])
+
+
+def _ended_with_a_transcript(stack, boss: Staff) -> str:
+    meeting = flows.create_meeting(boss.client, title=f"Ended {secrets.token_hex(3)}")
+    host = flows.Socket(stack, boss.client, meeting)
+    flows.join(host)
+    host.send({"type": "chat", "text": "Notes for the case file"})
+    host.expect("chat")
+    host.send({"type": "end_meeting", "transcript": "keep"})
+    host.expect("meeting_ended")
+    host.close()
+    return meeting
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +132,7 @@ def world(stack) -> World:
         lift_reason="",
     )
     return World(
+        ended=_ended_with_a_transcript(stack, a.boss),
         a=a,
         b=b,
         b_staff=b_staff,
@@ -121,9 +140,9 @@ def world(stack) -> World:
         invitation_id=int(database.invitation(stack, invitee.email)["id"]),
         attendee=attendee,
         target=target,
-        target_id=int(staff_row(stack, target)["id"]),
+        target_id=_number(staff_row(stack, target)["id"]),
         pending=pending,
-        pending_id=int(staff_row(stack, pending)["id"]),
+        pending_id=_number(staff_row(stack, pending)["id"]),
         draft_id=_draft(a.boss, "V.5"),
         discard_id=_draft(a.boss, "V.6"),
         version_id=found(r'href="/staff/policy/versions/(\d+)/"', overview),
@@ -141,8 +160,9 @@ def _pages(w: World) -> list[str]:
         f"/meetings/{m}/cancel/",
         f"/meetings/{m}/documents/",
         f"/meetings/{m}/invitations/{inv}/change/",
-        f"/records/{m}/transcript/",
-        f"/records/{m}/transcript.txt",
+        f"/records/{w.ended}/transcript/",
+        f"/records/{w.ended}/transcript.txt",
+        f"/staff/evidence/{w.ended}/",
         f"/room/{m}/",
         f"/staff/evidence/{m}/",
         f"/staff/audit/?meeting={m}",
@@ -168,7 +188,7 @@ def _actions(w: World) -> list[tuple[str, dict[str, str]]]:
         (f"/meetings/{m}/invitations/{inv}/change/", {"name": "Renamed", "role": "professional"}),
         (f"/meetings/{m}/invitations/{inv}/resend/", {}),
         (f"/meetings/{m}/invitations/{inv}/cancel/", {}),
-        (f"/records/{m}/transcript/destroy/", {}),
+        (f"/records/{w.ended}/transcript/destroy/", {}),
         (f"/staff/people/{w.target_id}/change/", {"job_title": "Mole", "roles": "coordinator"}),
         (f"/staff/people/{w.target_id}/deactivate/", {}),
         (f"/staff/people/{w.target_id}/reactivate/", {}),
@@ -226,6 +246,12 @@ def _snapshot(stack, w: World) -> dict[str, list[dict[str, Any]]]:
             "SELECT * FROM policy_policyversion WHERE organisation_id = ? ORDER BY id",
             w.a.id,
         ),
+        "transcripts": database.query(
+            stack,
+            "SELECT t.* FROM records_transcript t JOIN meetings_meeting m "
+            "ON m.id = t.meeting_id WHERE m.organisation_id = ? ORDER BY t.id",
+            w.a.id,
+        ),
         "bans": database.query(
             stack, "SELECT * FROM bans_ban WHERE organisation_id = ? ORDER BY id", w.a.id
         ),
@@ -253,8 +279,8 @@ def test_P2_staff_of_another_organisation_find_nothing_and_change_nothing(stack,
     # The same pages work for organisation A's own staff: the 404s above were not an
     # accident of the addresses.
     for path in _pages(w):
-        if "/records/" in path or "/room/" in path:
-            continue  # no transcript yet; the room is a page of its own (below)
+        if "/room/" in path:
+            continue  # the room is a page of its own (below)
         assert w.a.boss.client.get(path).status_code != 404, path
 
 
