@@ -175,9 +175,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         status = 200
-    events = AuditEvent.objects.filter(
+    mine = AuditEvent.objects.filter(
         actor_user__organisation_id=organisation_id
     ) | AuditEvent.objects.filter(meeting__organisation_id=organisation_id)
+    events = mine
     meeting = None
     if meeting_id := request.GET.get("meeting"):
         meeting = next((m for m in meetings if str(m.public_id) == meeting_id), None)
@@ -185,16 +186,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             raise Http404
         events = events.filter(meeting=meeting)
     person = request.GET.get("person", "")
+    # Who a pseudonym is (AuditIdentity) is shared by every organisation of the deployment:
+    # name the person only when this organisation's own part of the log names them (subject
+    # access requests name whoever was looked up, known here or not: they do not count).
+    person_here = False
     if person:
         if not PSEUDONYM.fullmatch(person):
             raise Http404
-        events = events.filter(
-            Q(actor_ref=person) | Q(subject_ref=person) | Q(details__person=person)
-        )
+        about = Q(actor_ref=person) | Q(subject_ref=person) | Q(details__person=person)
+        person_here = mine.filter(about).exclude(action__startswith="subject.").exists()
+        events = events.filter(about)
     events = events.select_related("meeting").order_by("-id")
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     refs = {e.actor_ref for e in page} | {e.subject_ref for e in page if e.subject_ref}
-    labels = dict(AuditIdentity.objects.filter(ref__in=refs | {person}).values_list("ref", "label"))
+    named = refs | ({person} if person_here else set())
+    labels = dict(AuditIdentity.objects.filter(ref__in=named).values_list("ref", "label"))
     rows = [
         {
             "event": event,
@@ -209,12 +215,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "form": form,
         "meeting": meeting,
-        "person": (labels.get(person) or "a person whose identity Haven no longer holds")
-        if person
-        else "",
+        "person": _person_label(person, person_here, labels),
         "filters": urlencode(filters),
     }
     return render(request, "accounts/audit_log.html", context, status=status)
+
+
+def _person_label(person: str, here: bool, labels: dict[str, str]) -> str:
+    if not person:
+        return ""
+    if not here:
+        return "a person this organisation's log does not name"
+    return labels.get(person) or "a person whose identity Haven no longer holds"
 
 
 def _who(kind: str, ref: str, labels: dict[str, str]) -> str:

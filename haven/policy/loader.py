@@ -123,16 +123,32 @@ def read_policy_file(path: Path) -> tuple[PolicyData, str]:
 
 
 @transaction.atomic
-def load_policy(path: Path = DEFAULT_POLICY_FILE) -> PolicyVersion:
+def load_policy(
+    path: Path = DEFAULT_POLICY_FILE, *, new_organisation: bool = False
+) -> PolicyVersion:
     """Store the policy in the file as a published version, or return it if already stored.
 
-    A published version never changes: loading a changed file under a version that is
-    already stored is refused.
+    The file's `[organisation]` slug says whose policy it is; an unknown slug makes a new
+    organisation (one deployment serves several). A published version never changes:
+    loading a changed file under a version that is already stored is refused. A file
+    naming an existing slug with another organisation's name is refused (a copied file
+    whose slug was not changed), and so is any existing slug with `new_organisation`.
     """
     data, digest = read_policy_file(path)
-    organisation, _ = Organisation.objects.get_or_create(
-        slug=data.organisation.slug, defaults={"name": data.organisation.name}
-    )
+    slug, name = data.organisation.slug, data.organisation.name
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        organisation = Organisation.objects.create(slug=slug, name=name)
+    elif new_organisation:
+        raise PolicyFileError(
+            f"There is already an organisation {slug!r} ({organisation.name}). "
+            "A new organisation needs a slug of its own in the file's [organisation]."
+        )
+    elif organisation.name != name:
+        raise PolicyFileError(
+            f"The organisation {slug!r} is {organisation.name!r}, but the file names {name!r}. "
+            "Another organisation needs a slug of its own in the file's [organisation]."
+        )
     existing = PolicyVersion.objects.filter(
         organisation=organisation, version=data.policy.version
     ).first()

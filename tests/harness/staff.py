@@ -24,13 +24,20 @@ class Staff:
     organisation: str
 
 
-def new_organisation(stack: Stack) -> str:
+def new_organisation(stack: Stack, *, controller: str = "", contact_email: str = "") -> str:
     """A fresh organisation with the service's policy V.01, so a test can publish new
-    versions without changing the policy other tests see. Returns its slug."""
+    versions without changing the policy other tests see; its controller and contact
+    address changed if given. Returns its slug."""
     slug = f"test-org-{secrets.token_hex(4)}"
     text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^slug = ".*"$', f'slug = "{slug}"', text, count=1)
     text = re.sub(r'(?m)^name = "SENDIASS Leicester"$', f'name = "Test {slug}"', text, count=1)
+    if controller:
+        text = re.sub(r'(?m)^controller = ".*"$', f'controller = "{controller}"', text, count=1)
+    if contact_email:
+        text = re.sub(
+            r'(?m)^contact_email = ".*"$', f'contact_email = "{contact_email}"', text, count=1
+        )
     path = stack.folder / f"{slug}.toml"
     path.write_text(text, encoding="utf-8")
     stack.manage("load_policy", str(path))

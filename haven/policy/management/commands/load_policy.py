@@ -7,14 +7,24 @@ from haven.policy.loader import DEFAULT_POLICY_FILE, PolicyFileError, load_polic
 
 
 class Command(BaseCommand):
-    help = "Publish an organisation's policy from its data file (once per version)."
+    help = (
+        "Publish an organisation's policy from its data file (once per version). A file "
+        "with a slug Haven does not know adds that organisation."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_POLICY_FILE)
+        parser.add_argument(
+            "--new-organisation",
+            action="store_true",
+            help="The file is a new organisation's: refuse it if its slug is already taken.",
+        )
 
-    def handle(self, *args: Any, path: Path, **options: Any) -> None:
+    def handle(
+        self, *args: Any, path: Path, new_organisation: bool = False, **options: Any
+    ) -> None:
         try:
-            policy = load_policy(path)
+            policy = load_policy(path, new_organisation=new_organisation)
         except PolicyFileError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
