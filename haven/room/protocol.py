@@ -288,6 +288,14 @@ class You(_Strict):
     is_host: bool
 
 
+class IceServer(_Strict):
+    """A TURN server and a time-limited credential for it (TURN REST convention)."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class _ServerMessage(_Strict):
     re: RequestId | None = None
 
@@ -319,6 +327,8 @@ class Joined(_ServerMessage):
     waiting: list[Person]
     chat: list[ChatItem]
     resume: str = ""
+    ice_servers: list[IceServer] = []
+    relay_only: bool = False
 
 
 class WaitingMeeting(_Strict):
@@ -345,6 +355,8 @@ class Admitted(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     chat: list[ChatItem]
+    ice_servers: list[IceServer] = []
+    relay_only: bool = False
 
 
 class Roster(_ServerMessage):
