@@ -153,12 +153,13 @@ def turn_config(settings: TurnSettings, folder: Path) -> str:
 
 def write_turn_config(folder: Path, settings: TurnSettings) -> Path:
     """Write turnserver.conf (readable by its owner only: it holds the secret)."""
+    text = turn_config(settings, folder)  # checks the settings before anything is written
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "turnserver.conf"
     path.unlink(missing_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        file.write(turn_config(settings, folder))
+        file.write(text)
     return path
 
 
