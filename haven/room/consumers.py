@@ -337,4 +337,5 @@ def ice_configuration() -> dict[str, Any]:
         settings.HAVEN_TURN_SECRET, settings.HAVEN_TURN_CREDENTIAL_SECONDS
     )
     server = p.IceServer(urls=settings.HAVEN_TURN_URLS, username=username, credential=credential)
-    return {"ice_servers": [server], "relay_only": settings.HAVEN_TURN_FORCE_RELAY}
+    relay_only = True if settings.HAVEN_TURN_FORCE_RELAY else None  # tests only
+    return {"ice_servers": [server], "relay_only": relay_only}

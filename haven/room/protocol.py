@@ -327,8 +327,9 @@ class Joined(_ServerMessage):
     waiting: list[Person]
     chat: list[ChatItem]
     resume: str = ""
-    ice_servers: list[IceServer] = []
-    relay_only: bool = False
+    # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
+    ice_servers: list[IceServer] | None = None
+    relay_only: bool | None = None
 
 
 class WaitingMeeting(_Strict):
@@ -355,8 +356,9 @@ class Admitted(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     chat: list[ChatItem]
-    ice_servers: list[IceServer] = []
-    relay_only: bool = False
+    # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
+    ice_servers: list[IceServer] | None = None
+    relay_only: bool | None = None
 
 
 class Roster(_ServerMessage):

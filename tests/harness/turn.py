@@ -60,6 +60,9 @@ def running_coturn(
     )
     folder.mkdir(parents=True, exist_ok=True)
     config = write_turn_config(folder, settings)
+    # Tests only: log every request (allocations, permissions), to show what happened.
+    with config.open("a") as file:
+        file.write("verbose\n")
     log = folder / "coturn.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
