@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEBIAN_RUN := janus
-DEBIAN_TEST := janus chromium iproute2 fonts-dejavu-core redis-server sqlite3 postgresql-client nginx systemd
+DEBIAN_TEST := janus coturn chromium iproute2 fonts-dejavu-core redis-server sqlite3 postgresql-client nginx systemd
 
 .PHONY: help run test bench lint typecheck check demo-password clean
 

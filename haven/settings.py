@@ -291,6 +291,28 @@ HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
 HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
 HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
 
+# TURN (coturn) for people whose network blocks UDP to the media server. Without
+# HAVEN_TURN_URLS and HAVEN_TURN_SECRET browsers get no TURN server and nothing changes.
+HAVEN_TURN_URLS = env_list("HAVEN_TURN_URLS", [])
+HAVEN_TURN_SECRET = env_str("HAVEN_TURN_SECRET", "")
+HAVEN_TURN_REALM = env_str("HAVEN_TURN_REALM", "haven")
+# How long a TURN credential given to a browser stays valid (a whole meeting).
+HAVEN_TURN_CREDENTIAL_SECONDS = env_int("HAVEN_TURN_CREDENTIAL_SECONDS", 6 * 3600)
+# Only for coturn's configuration (manage.py run_turn).
+HAVEN_TURN_PORT = env_int("HAVEN_TURN_PORT", 3478)
+HAVEN_TURN_TLS_PORT = env_int("HAVEN_TURN_TLS_PORT", 5349)
+HAVEN_TURN_TLS_CERT = env_str("HAVEN_TURN_TLS_CERT", "")
+HAVEN_TURN_TLS_KEY = env_str("HAVEN_TURN_TLS_KEY", "")
+HAVEN_TURN_LISTEN_IPS = env_list("HAVEN_TURN_LISTEN_IPS", [])
+HAVEN_TURN_RELAY_IPS = env_list("HAVEN_TURN_RELAY_IPS", [])
+HAVEN_TURN_EXTERNAL_IP = env_str("HAVEN_TURN_EXTERNAL_IP", "")
+HAVEN_TURN_RELAY_PORTS = env_str("HAVEN_TURN_RELAY_PORTS", "49152-65535")
+HAVEN_TURN_RUN_DIR = Path(env_str("HAVEN_TURN_RUN_DIR", str(DATA_DIR / "run" / "turn")))
+# TESTS ONLY: private networks coturn may relay to anyway (the test network namespace), and
+# browsers told to use TURN relays only. A deployment must leave both unset.
+HAVEN_TURN_ALLOWED_PEER_IPS = env_list("HAVEN_TURN_ALLOWED_PEER_IPS", [])
+HAVEN_TURN_FORCE_RELAY = env_bool("HAVEN_TURN_FORCE_RELAY", False)
+
 # Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
 # derived from HAVEN_SECRET_KEY.
 HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")

@@ -23,8 +23,6 @@ def test_the_systemd_units_verify(tmp_path):
         text = unit.read_text()
         text = text.replace("/opt/haven/.venv/bin/python", sys.executable)
         text = text.replace("/opt/haven", str(ROOT))
-        # coturn is not installed for the tests; the placeholder unit is checked all the same.
-        text = text.replace("/usr/bin/turnserver", true)
         (tmp_path / unit.name).write_text(text)
     result = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", *(str(tmp_path / unit.name) for unit in UNITS)],
@@ -48,6 +46,7 @@ def test_the_units_run_commands_haven_has():
     assert run == {
         "haven.service": ["check", "serve"],
         "haven-janus.service": ["run_janus"],
+        "haven-coturn.service": ["run_turn"],
         "haven-retention.service": ["destroy_expired"],
     }
     assert {command for names in run.values() for command in names} <= commands
@@ -89,6 +88,40 @@ def test_run_janus_writes_the_configuration_haven_starts_janus_with(tmp_path):
     for name in ("janus.jcfg", "janus.transport.websockets.jcfg", "janus.plugin.videoroom.jcfg"):
         assert (folder / name).stat().st_mode & 0o777 == 0o600
     assert "api-secret-for-the-test" in (folder / "janus.jcfg").read_text()
+
+
+def test_run_turn_writes_the_configuration_haven_starts_coturn_with(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")},
+        "DJANGO_SETTINGS_MODULE": "haven.settings",
+        "HAVEN_SECRET_KEY": "x" * 50,
+        "HAVEN_DATA_DIR": str(tmp_path),
+        "HAVEN_TURN_URLS": "turn:turn.example.org:3478",
+        "HAVEN_TURN_SECRET": "turn-secret-for-the-test-" + "y" * 20,
+        "HAVEN_TURN_REALM": "turn.example.org",
+        "HAVEN_TURN_RELAY_PORTS": "50000-50999",
+    }
+    command = [sys.executable, "manage.py", "run_turn", "--write-only"]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    config = tmp_path / "run" / "turn" / "turnserver.conf"
+    assert result.stdout.split() == ["/usr/bin/turnserver", "-c", str(config)]
+    assert config.stat().st_mode & 0o777 == 0o600
+    lines = config.read_text().splitlines()
+    assert "static-auth-secret=turn-secret-for-the-test-" + "y" * 20 in lines
+    assert "realm=turn.example.org" in lines and "min-port=50000" in lines
+    assert "denied-peer-ip=127.0.0.0-127.255.255.255" in lines
+    assert not [line for line in lines if line.startswith("allowed-peer-ip")]
+    # A short secret is refused, and nothing is written.
+    config.unlink()
+    env["HAVEN_TURN_SECRET"] = "short"
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0 and "HAVEN_TURN_SECRET" in result.stderr
+    assert not config.exists()
 
 
 def test_every_environment_variable_is_in_the_settings_table():

@@ -12,11 +12,13 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from django.conf import settings
 from pydantic import BaseModel
 
 from haven.accounts.signin import touch_staff_session
 from haven.chat import actions as chat
 from haven.chat.handlers import ChatHandlers
+from haven.media import turn
 from haven.meetings.models import Meeting
 from haven.policy.rules import Decision, Role
 from haven.room import actions, groups, presence
@@ -239,6 +241,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             roster=snapshot.roster,
             feeds=snapshot.feeds,
             chat=chat_so_far,
+            **ice_configuration(),
         )
         await self.send_message(admitted, request_id)
 
@@ -307,6 +310,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
             chat=chat.history(self.participant),
+            **ice_configuration(),
         )
 
     def waiting(self) -> p.Waiting:
@@ -322,3 +326,16 @@ def _snapshot(meeting: Meeting) -> str:
     return actions.Snapshot(
         roster=actions.roster(meeting), feeds=actions.feeds(meeting)
     ).model_dump_json()
+
+
+def ice_configuration() -> dict[str, Any]:
+    """TURN servers with a fresh credential, for someone now in the meeting (never for the
+    waiting room: rule S2). Nothing without HAVEN_TURN_URLS and HAVEN_TURN_SECRET."""
+    if not (settings.HAVEN_TURN_URLS and settings.HAVEN_TURN_SECRET):
+        return {}
+    username, credential = turn.credentials(
+        settings.HAVEN_TURN_SECRET, settings.HAVEN_TURN_CREDENTIAL_SECONDS
+    )
+    server = p.IceServer(urls=settings.HAVEN_TURN_URLS, username=username, credential=credential)
+    relay_only = True if settings.HAVEN_TURN_FORCE_RELAY else None  # tests only
+    return {"ice_servers": [server], "relay_only": relay_only}

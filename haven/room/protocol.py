@@ -288,6 +288,14 @@ class You(_Strict):
     is_host: bool
 
 
+class IceServer(_Strict):
+    """A TURN server and a time-limited credential for it (TURN REST convention)."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class _ServerMessage(_Strict):
     re: RequestId | None = None
 
@@ -319,6 +327,9 @@ class Joined(_ServerMessage):
     waiting: list[Person]
     chat: list[ChatItem]
     resume: str = ""
+    # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
+    ice_servers: list[IceServer] | None = None
+    relay_only: bool | None = None
 
 
 class WaitingMeeting(_Strict):
@@ -345,6 +356,9 @@ class Admitted(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     chat: list[ChatItem]
+    # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
+    ice_servers: list[IceServer] | None = None
+    relay_only: bool | None = None
 
 
 class Roster(_ServerMessage):

@@ -31,6 +31,7 @@ from haven.media.janus_process import JanusProcess
 from tests.harness import database as databases
 from tests.harness.netns import Namespace, network_namespace, pick_port, run_in_namespace
 from tests.harness.totp import secret_for as totp_secret_for
+from tests.harness.turn import running_coturn
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -244,23 +245,31 @@ def _environment(
 
 
 @contextlib.contextmanager
-def live_stack(folder: Path, *, collected_static: bool = False) -> Iterator[Stack]:
+def live_stack(
+    folder: Path, *, collected_static: bool = False, turn: bool = False
+) -> Iterator[Stack]:
     """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
 
     The database is new: a SQLite file in the folder, or with HAVEN_TEST_DATABASE=postgres
     a PostgreSQL database made for this stack and dropped after it. ``collected_static``:
     serve static files as in production (collectstatic, with their compressed copies)
-    rather than from the source tree.
+    rather than from the source tree. ``turn``: Debian's coturn runs in the namespace too
+    (tests/harness/turn.py), Haven gives browsers credentials for it, and browsers relay
+    all their media through it (HAVEN_TURN_FORCE_RELAY).
     """
     with (
         databases.fresh_database(folder, "haven") as db,
         network_namespace("haven-e2e") as namespace,
+        contextlib.ExitStack() as extras,
     ):
         janus_settings = JanusSettings.with_random_secrets(
             ws_port=pick_port(), admin_ws_port=pick_port(), ice_interface=namespace.ice_interface
         )
         port, smtp_port = pick_port(), pick_port()
         env = _environment(folder, port, smtp_port, janus_settings, db)
+        if turn:
+            coturn = extras.enter_context(running_coturn(namespace, folder / "turn"))
+            env.update(coturn.env, HAVEN_TURN_FORCE_RELAY="true")
         stack = Stack(namespace, folder, port, janus_settings, env, db)
         (folder / "tmp").mkdir(exist_ok=True)
         janus = JanusProcess(

@@ -17,11 +17,27 @@ import { attachRemoteTrack, createRemoteFeed, dropTile, watchVideo } from "./til
  * @typedef {import("./state.js").RemoteFeed} RemoteFeed
  */
 
-// No STUN or TURN: media goes only between this browser and our own media server.
-// max-bundle: one set of ICE candidates per connection (Janus bundles anyway), so fewer
-// trickle messages against the server's rate limit.
+// No STUN: media goes only between this browser and our own media server, or through our
+// own TURN server when the deployment has one (its time-limited credential comes in
+// `joined` / `admitted`, see useIceServers). max-bundle: one set of ICE candidates per
+// connection (Janus bundles anyway), so fewer trickle messages against the server's rate
+// limit.
 /** @type {RTCConfiguration} */
 export const PEER_CONFIG = { iceServers: [], bundlePolicy: "max-bundle" };
+
+/**
+ * Use the TURN servers the server sent with `joined` / `admitted` for every connection
+ * made from now on. `relay_only` is set by the tests alone (HAVEN_TURN_FORCE_RELAY).
+ * @param {{ice_servers?: RTCIceServer[], relay_only?: boolean}} message
+ */
+export function useIceServers(message) {
+  PEER_CONFIG.iceServers = (message.ice_servers ?? []).map((server) => ({
+    urls: server.urls,
+    username: server.username,
+    credential: server.credential,
+  }));
+  PEER_CONFIG.iceTransportPolicy = message.relay_only ? "relay" : "all";
+}
 
 /**
  * @param {RTCSessionDescription|null} description

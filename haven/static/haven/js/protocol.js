@@ -37,11 +37,12 @@ const REMEMBERED_IDS = 500;
  *   meeting: {title: string, starts_at: string, state: string, recorded: boolean,
  *             host: HostIdentity}}} WelcomeMessage
  * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[], waiting: Person[],
- *   resume: string}} JoinedMessage
+ *   resume: string, ice_servers?: RTCIceServer[], relay_only?: boolean}} JoinedMessage
  * @typedef {ServerMessage & {meeting: {title: string, starts_at: string}, locked: boolean,
  *   message: string, resume: string}} WaitingMessage
  * @typedef {ServerMessage & {waiting: Person[]}} WaitingListMessage
- * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[]}} AdmittedMessage
+ * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[],
+ *   ice_servers?: RTCIceServer[], relay_only?: boolean}} AdmittedMessage
  * @typedef {ServerMessage & {roster: Person[]}} RosterMessage
  * @typedef {ServerMessage & {feed: number, jsep: Jsep}} PublishedMessage
  * @typedef {ServerMessage & {feed: FeedInfo}} FeedAddedMessage

@@ -28,7 +28,14 @@ import {
   onUnmutedNotice,
   setUpHostRequests,
 } from "./host-requests.js";
-import { closeAllMedia, removeFeed, republishAfterRestart, startPublishing, subscribeTo } from "./media.js";
+import {
+  closeAllMedia,
+  removeFeed,
+  republishAfterRestart,
+  startPublishing,
+  subscribeTo,
+  useIceServers,
+} from "./media.js";
 import { announce, clearError, ERROR_WORDS, showError } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
@@ -161,6 +168,7 @@ function onJoined(message) {
 
 /** @param {JoinedMessage|AdmittedMessage} message */
 function enterMeeting(message) {
+  useIceServers(message);
   if (hooks.state === "in_meeting") {
     backInMeeting(message);
     return;
