@@ -313,6 +313,8 @@ class HavenServer:
 
     view: Stack
     process: subprocess.Popen[bytes]
+    # The port the deployment's load balancer (Balancer) listens on, in the namespace.
+    public_port: int = 0
 
     def kill(self) -> None:
         """End the process at once (SIGKILL), as a crash would: nothing is cleaned up."""
@@ -338,9 +340,18 @@ def several_processes(stack: Stack, count: int = 2) -> Iterator[list[HavenServer
         started.append(redis)
         _wait_for_redis(redis, redis_socket, stack.folder / "redis.log")
         servers = []
-        for index in range(count):
-            port = pick_port()
-            env = {**stack.env, "REDIS_URL": f"unix://{redis_socket}"}
+        # Every process of one deployment accepts pages from every address the tests reach
+        # it by: each process's own port, and the load balancer's (HAVEN_ALLOWED_ORIGINS,
+        # the WebSocket Origin check).
+        ports = [pick_port() for _ in range(count)]
+        public_port = pick_port()
+        origins = ",".join(f"http://localhost:{p}" for p in [stack.port, public_port, *ports])
+        for index, port in enumerate(ports):
+            env = {
+                **stack.env,
+                "REDIS_URL": f"unix://{redis_socket}",
+                "HAVEN_ALLOWED_ORIGINS": origins,
+            }
             view = replace(
                 stack, port=port, env=env, processes=[], uds=redis_folder / f"haven-{index}.sock"
             )
@@ -348,7 +359,7 @@ def several_processes(stack: Stack, count: int = 2) -> Iterator[list[HavenServer
             command = [PYTHON, "manage.py", "serve", "--no-janus", f"--port={port}"]
             process = _spawn(view, name, [*command, f"--uds={view.socket_path}"])
             started.append(process)
-            servers.append(HavenServer(view, process))
+            servers.append(HavenServer(view, process, public_port))
         for index, server in enumerate(servers):
             log = stack.folder / f"haven-{redis_folder.name}-{index}.log"
             _wait_for_socket(server.view, server.process, log)
@@ -396,7 +407,7 @@ class Balancer:
     have one origin whichever process serves them, as behind a real load balancer."""
 
     def __init__(self, stack: Stack, to: HavenServer) -> None:
-        self.port = pick_port()
+        self.port = to.public_port or pick_port()
         self.target = to.view.socket_path
         self.view = replace(stack, port=self.port, processes=[], uds=self.target)
         self._listener = run_in_namespace(
