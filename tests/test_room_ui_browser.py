@@ -117,6 +117,27 @@ def test_S2_S1_host_sees_a_second_device_turns_it_away_with_a_message_and_lets_e
     assert len(audit_for(stack, "room.admitted", meeting)) == 2
 
 
+def test_U5_the_host_sees_who_supervises_a_child_and_the_child_does_not(stack):
+    meeting = ui.new_meeting(stack)
+    with chromium(stack) as browser:
+        host = ui.host_joins(browser, stack, meeting)
+        mia = ui.attendee_waits(browser, stack, meeting, "Mia Carter", role="child")
+        sam = ui.attendee_waits(browser, stack, meeting, "Sam Carter")
+        ui.let_in(host, mia)
+        ui.let_in(host, sam)
+        expect(host.locator("#roster-heading")).to_have_text("People in the meeting (3)")
+        mias_row = host.locator("#roster-list > li", has_text="Mia Carter")
+        expect(mias_row.locator(".person-supervisor")).to_have_text(
+            "Supervised by Parent of Mia Carter"
+        )
+        expect(host.locator("#roster-list .person-supervisor")).to_have_count(1)
+        ui.assert_accessible(host, "the host's roster with a supervised child")
+        for page in (mia.page, sam.page):
+            expect(page.locator("#roster-heading")).to_have_text("People in the meeting (3)")
+            expect(page.locator("#roster-list")).not_to_contain_text("Supervised by")
+            expect(page.locator("#roster-list")).not_to_contain_text("Parent of Mia Carter")
+
+
 def test_V3_U1_attendee_sees_the_hosts_requests_and_acts_on_them_only_by_choice(stack):
     meeting = ui.new_meeting(stack)
     with chromium(stack) as browser:

@@ -142,11 +142,12 @@ def attendee_waits(
     meeting: Meeting,
     name: str = "Sam Carter",
     *,
+    role: str = "parent_carer",
     camera: bool = False,
     viewport: dict[str, int] | None = None,
 ) -> Attendee:
     """Invite someone; they enter their passcode, open the room and wait (S2)."""
-    invited = flows.invite(stack, meeting.host, meeting.id, name)
+    invited = flows.invite(stack, meeting.host, meeting.id, name, role=role)
     client = flows.enter_passcode(stack, invited)
     attendee = Attendee(page_with_session(browser, stack, client, viewport), invited, client)
     attendee.page.goto(meeting.url(stack))
