@@ -157,6 +157,9 @@ def test_S5_keyboard_enter_sends_and_shift_enter_starts_a_new_line(stack):
         ui.tab_to(page, "#chat-send")
         page.keyboard.press("Enter")
         wait_for_message(host, "Sorry")
+        # Sam's own list shows it when the server's broadcast reaches Sam, which can be
+        # after it reached the host: wait for it there too, then check the whole list.
+        expect(row(page, "Sorry")).to_have_count(1, timeout=10_000)
         assert texts(page) == ["First line\nsecond line", "Sorry"]
 
 
