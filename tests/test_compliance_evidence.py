@@ -5,7 +5,6 @@ printable, for the meeting's host, coordinators and the service manager only (P2
 
 import datetime as dt
 import re
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +13,6 @@ from playwright.sync_api import Page, expect
 from tests.harness import database, flows, ui
 from tests.harness.browser import chromium
 from tests.harness.staff import new_organisation, sign_in_staff
-from tests.test_chat_browser import send, wait_for_message
 from tests.test_in_meeting_protocol import admitted, start_meeting
 
 pytestmark = pytest.mark.live
@@ -24,10 +22,6 @@ LONDON = ZoneInfo("Europe/London")
 CSRF_VALUE = re.compile(r'value="[A-Za-z0-9]{64}"')
 
 
-def _audit(stack, meeting_id: str, action: str) -> list[dict[str, Any]]:
-    return [row for row in stack.audit(action) if row["meeting_ref"] == meeting_id]
-
-
 def _shown(at: str) -> str:
     """An audit time as the page shows it (the server's time zone, to the second)."""
     moment = dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC).astimezone(LONDON)
@@ -35,7 +29,7 @@ def _shown(at: str) -> str:
 
 
 def _at(stack, meeting_id: str, action: str, index: int = 0) -> str:
-    return _shown(_audit(stack, meeting_id, action)[index]["at"])
+    return _shown(ui.audit_about(stack, action, meeting_id)[index]["at"])
 
 
 def _facts(page: Page, section: str) -> list[str]:
@@ -59,14 +53,6 @@ def _retain_until(stack, meeting_id: str) -> str:
     return dt.date.fromisoformat(row["retain_until"]).strftime("%-d %b %Y")
 
 
-def _remove(host: Page, attendee: ui.Attendee, reason: str, *, ban: bool) -> None:
-    verb = "Ban" if ban else "Remove"
-    host.get_by_role("button", name=f"{verb} {attendee.name}").click()
-    host.get_by_label(f"Reason (recorded, not shown to {attendee.name})").fill(reason)
-    host.locator("#remove-confirm").click()
-    ui.wait_for_state(attendee.page, "ended")
-
-
 def test_P1_G1_U3_S2_S3_S5_S6_S7_S8_S9_evidence_of_a_meeting_run_in_the_browser(stack):
     meeting = ui.new_meeting(stack)
     # A child whose parent consents (and never joins), and someone who never answers.
@@ -86,10 +72,10 @@ def test_P1_G1_U3_S2_S3_S5_S6_S7_S8_S9_evidence_of_a_meeting_run_in_the_browser(
         lock.click()
         expect(lock).to_have_text("Lock the meeting")
         ui.let_in(host, jo)
-        send(sam.page, "Thank you for the letter")
-        wait_for_message(host, "Thank you for the letter")
-        _remove(host, sam, "Shared the link on social media.", ban=False)
-        _remove(host, jo, "Abusive to others.", ban=True)
+        ui.send_chat(sam.page, "Thank you for the letter")
+        ui.wait_for_chat(host, "Thank you for the letter")
+        ui.remove(host, sam, "Shared the link on social media.", ban=False)
+        ui.remove(host, jo, "Abusive to others.", ban=True)
         host.locator("#end-meeting").click()
         keep = host.get_by_label("Keep the chat transcript (encrypted, for the retention period)")
         expect(keep).to_be_checked()
@@ -195,7 +181,7 @@ def test_P1_G1_U3_S2_S3_S5_S6_S7_S8_S9_evidence_of_a_meeting_run_in_the_browser(
     assert 'href="/static/haven/css/print.css" media="print"' in response.text
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
     # Each viewing is audited.
-    viewed = _audit(stack, meeting.id, "evidence.viewed")
+    viewed = ui.audit_about(stack, "evidence.viewed", meeting.id)
     assert len(viewed) == 3 and all(meeting.host_email in row["actor_label"] for row in viewed)
 
 
@@ -242,7 +228,7 @@ def test_P2_evidence_is_for_the_meetings_host_coordinators_and_the_service_manag
     assert elsewhere.status_code == 200 and "Evidence permissions" not in elsewhere.text
     assert meeting.host_client.get("/staff/evidence/").status_code == 404
     # Each view is audited, by whom; refused views show nothing and record no view.
-    viewed = _audit(stack, meeting.id, "evidence.viewed")
+    viewed = ui.audit_about(stack, "evidence.viewed", meeting.id)
     assert len(viewed) == 3
     assert {row["actor_kind"] for row in viewed} == {"staff"}
     # The host finds the page from the meeting's page.

@@ -322,6 +322,47 @@ def test_U1_only_staff_appear_as_staff(stack):
     assert [p["is_host"] for p in roster].count(True) == 1
 
 
+def supervision(roster: list[dict[str, Any]]) -> dict[str, str | None]:
+    return {person["name"]: person.get("supervised_by") for person in roster}
+
+
+def test_U5_the_hosts_roster_names_who_supervises_and_no_attendees_roster_does(stack):
+    meeting = start_meeting(stack)
+    parent, _, _ = admitted(stack, meeting, "Pat Carter")
+    marked = flows.invite(
+        stack, meeting.host_client, meeting.id, "Ray Marked", supervising_adult="Sue Support"
+    )
+    ray, ray_pid, _, _ = arrive(stack, meeting, "Ray Marked", invited=marked)
+    meeting.host.send({"type": "admit", "participant": ray_pid})
+    ray.expect("admitted")
+    child, child_pid, _, _ = arrive(stack, meeting, "Mia Carter", role="child")
+    meeting.host.send({"type": "admit", "participant": child_pid})
+    child.expect("admitted")
+    everyone = {"Alex Morgan", "Pat Carter", "Ray Marked", "Mia Carter"}
+
+    # The host: the child's adult named at consent, and the marked person's; nobody else's.
+    while set(supervision(roster := meeting.host.expect("roster")["roster"])) != everyone:
+        pass
+    assert supervision(roster) == {
+        "Alex Morgan": None,
+        "Pat Carter": None,
+        "Ray Marked": "Sue Support",
+        "Mia Carter": "Parent of Mia Carter",
+    }
+    # The host's own view as it joins (a second tab) carries it too.
+    again = Socket(stack, meeting.host_client, meeting.id)
+    assert supervision(flows.join(again)["roster"])["Mia Carter"] == "Parent of Mia Carter"
+
+    # Attendees: not in what they get when let in, nor in any roster sent to them.
+    for socket in (parent, ray, child):
+        socket.nothing_arrives(1.0)
+        seen = json.dumps(socket.received)
+        rosters = [m for m in socket.received if m["type"] in ("admitted", "roster")]
+        assert any(set(supervision(m["roster"])) == everyone for m in rosters)
+        assert "supervised_by" not in seen
+        assert "Sue Support" not in seen and "Parent of Mia Carter" not in seen
+
+
 def test_bad_input_in_the_meeting_gets_clear_errors_and_the_meeting_survives(stack):
     meeting = start_meeting(stack)
     attendee, pid, _ = admitted(stack, meeting, "Bo Bad")

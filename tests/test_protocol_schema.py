@@ -73,3 +73,12 @@ def test_server_messages_validate_against_the_server_schema():
     message = p.Error(code="not_allowed", message="Only the host can do that.", re=3)
     decoded = p.server_message_adapter.validate_json(p.encode(message))
     assert decoded.type == "error"
+
+
+def test_U5_the_roster_example_in_the_protocol_doc_fits_the_server_schema():
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    section = text.split("### roster\n")[1].split("###")[0]
+    (block,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    roster = p.server_message_adapter.validate_json(block)
+    assert isinstance(roster, p.Roster)
+    assert [person.supervised_by for person in roster.roster] == [None, None, "Sam Carter"]

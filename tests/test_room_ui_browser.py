@@ -6,7 +6,6 @@ forms, the keyboard) and checks what the others see, window.haven and the audit 
 """
 
 import re
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,13 +20,6 @@ LOCKED_WAITING_TEXT = (
     "Please wait: the host knows you are here."
 )
 LOCKED_STATUS = "The meeting is locked. Nobody new can come in."
-
-
-def audit_for(stack, action: str, meeting: ui.Meeting) -> list[dict[str, Any]]:
-    """Audit rows of one kind about this test's meeting, whoever the actor was."""
-    started = [r for r in stack.audit("meeting.started") if meeting.host_email in r["actor_label"]]
-    assert len(started) == 1
-    return [row for row in stack.audit(action) if row["meeting_id"] == started[0]["meeting_id"]]
 
 
 def test_S3_locked_meeting_holds_arrivals_tells_them_and_the_host_then_unlock_lets_in(stack):
@@ -66,10 +58,10 @@ def test_S3_locked_meeting_holds_arrivals_tells_them_and_the_host_then_unlock_le
         expect(host.locator("#waiting-locked-note")).to_be_hidden()
         expect(sam.page.locator("#waiting-message")).to_have_text("The host will let you in.")
         ui.let_in(host, sam)
-    assert audit_for(stack, "meeting.locked", meeting)
-    assert audit_for(stack, "meeting.unlocked", meeting)
-    assert audit_for(stack, "room.arrived_while_locked", meeting)
-    assert len(audit_for(stack, "room.admitted", meeting)) == 1
+    assert ui.audit_about(stack, "meeting.locked", meeting.id)
+    assert ui.audit_about(stack, "meeting.unlocked", meeting.id)
+    assert ui.audit_about(stack, "room.arrived_while_locked", meeting.id)
+    assert len(ui.audit_about(stack, "room.admitted", meeting.id)) == 1
 
 
 def test_S2_S1_host_sees_a_second_device_turns_it_away_with_a_message_and_lets_everyone_in(
@@ -113,8 +105,29 @@ def test_S2_S1_host_sees_a_second_device_turns_it_away_with_a_message_and_lets_e
         expect(host.locator("#waiting-empty")).to_be_visible()
         expect(host.locator("#admit-all")).to_be_hidden()
         expect(host.locator("#roster-heading")).to_have_text("People in the meeting (3)")
-    assert len(audit_for(stack, "room.turned_away", meeting)) == 1
-    assert len(audit_for(stack, "room.admitted", meeting)) == 2
+    assert len(ui.audit_about(stack, "room.turned_away", meeting.id)) == 1
+    assert len(ui.audit_about(stack, "room.admitted", meeting.id)) == 2
+
+
+def test_U5_the_host_sees_who_supervises_a_child_and_the_child_does_not(stack):
+    meeting = ui.new_meeting(stack)
+    with chromium(stack) as browser:
+        host = ui.host_joins(browser, stack, meeting)
+        mia = ui.attendee_waits(browser, stack, meeting, "Mia Carter", role="child")
+        sam = ui.attendee_waits(browser, stack, meeting, "Sam Carter")
+        ui.let_in(host, mia)
+        ui.let_in(host, sam)
+        expect(host.locator("#roster-heading")).to_have_text("People in the meeting (3)")
+        mias_row = host.locator("#roster-list > li", has_text="Mia Carter")
+        expect(mias_row.locator(".person-supervisor")).to_have_text(
+            "Supervised by Parent of Mia Carter"
+        )
+        expect(host.locator("#roster-list .person-supervisor")).to_have_count(1)
+        ui.assert_accessible(host, "the host's roster with a supervised child")
+        for page in (mia.page, sam.page):
+            expect(page.locator("#roster-heading")).to_have_text("People in the meeting (3)")
+            expect(page.locator("#roster-list")).not_to_contain_text("Supervised by")
+            expect(page.locator("#roster-list")).not_to_contain_text("Parent of Mia Carter")
 
 
 def test_V3_U1_attendee_sees_the_hosts_requests_and_acts_on_them_only_by_choice(stack):
@@ -180,7 +193,7 @@ def test_V3_U1_attendee_sees_the_hosts_requests_and_acts_on_them_only_by_choice(
         roster = host.locator("#roster-list")
         expect(roster.get_by_role("button", name=re.compile("unmute", re.I))).to_have_count(0)
         expect(roster.get_by_role("button", name=re.compile("camera on", re.I))).to_have_count(0)
-    assert len(audit_for(stack, "room.asked", meeting)) == 4
+    assert len(ui.audit_about(stack, "room.asked", meeting.id)) == 4
 
 
 # Records, in the attendee's page, whether the microphone went live before `unmuted`.
@@ -231,8 +244,8 @@ def test_V3_host_mutes_on_the_media_server_and_only_the_attendee_unmutes(stack):
         host.locator("#mute-all").click()
         page.wait_for_function("() => window.haven.mic.hostMuted === true")
         assert ui.haven(page, "mic.enabled") is False
-    assert len(audit_for(stack, "room.muted", meeting)) == 2
-    assert len(audit_for(stack, "room.unmuted_self", meeting)) == 1
+    assert len(ui.audit_about(stack, "room.muted", meeting.id)) == 2
+    assert len(ui.audit_about(stack, "room.unmuted_self", meeting.id)) == 1
 
 
 def test_S8_host_removes_by_keyboard_with_a_required_reason_and_bans_another(stack):
@@ -293,8 +306,8 @@ def test_S8_host_removes_by_keyboard_with_a_required_reason_and_bans_another(sta
         ui.wait_for_state(jo.page, "ended")
         expect(jo.page.get_by_text("The host removed you from the meeting.")).to_be_visible()
         expect(host.locator("#roster-heading")).to_have_text("People in the meeting (1)")
-    removed = audit_for(stack, "room.removed", meeting)
-    banned = audit_for(stack, "room.banned", meeting)
+    removed = ui.audit_about(stack, "room.removed", meeting.id)
+    banned = ui.audit_about(stack, "room.banned", meeting.id)
     assert len(removed) == 1 and "Shared the link on social media." in removed[0]["details"]
     assert len(banned) == 1 and "Abusive to others." in banned[0]["details"]
 
@@ -375,7 +388,7 @@ def test_V2_host_shares_a_screen_attendees_see_it_large_and_have_no_control_for_
         )
         share.click()
         wait_for_screen_frames(page, screen_feed(page))
-    assert len(audit_for(stack, "room.screen_shared", meeting)) == 4
+    assert len(ui.audit_about(stack, "room.screen_shared", meeting.id)) == 4
 
 
 def test_host_page_works_by_keyboard_and_at_phone_width(stack):

@@ -24,3 +24,18 @@ def test_static_files_are_served_with_the_page_security_headers(stack):
     page = client.get("/accounts/login/")
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+
+
+def test_static_files_are_served_without_a_synchronous_iterator_warning(stack):
+    # Under ASGI, Django warns whenever a response streams through a synchronous iterator
+    # (WhiteNoise's file responses did, once per process). Haven's server log stays clean.
+    client = stack.http()
+    for path in ("css/site.css", "js/room.js"):
+        response = client.get(f"/static/haven/{path}")
+        assert response.status_code == 200, path
+        assert response.content == (STATIC / path).read_bytes(), path
+        head = client.head(f"/static/haven/{path}")
+        assert head.status_code == 200 and head.content == b"", path
+        again = client.get(f"/static/haven/{path}", headers={"If-None-Match": head.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", path
+    assert "must consume synchronous iterators" not in stack.log.read_text()

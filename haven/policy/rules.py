@@ -152,6 +152,15 @@ def may_receive_meeting_events(presence: Presence) -> bool:
     return presence is Presence.ADMITTED
 
 
+def may_see_supervision(role: Role) -> bool:
+    """Who supervises a child or a person the host marked is for the host (rule U5).
+
+    It names a third person and says that someone needs supervising: attendees' rosters
+    never carry it.
+    """
+    return role is Role.HOST
+
+
 def may_publish(role: Role, source: Source, audio: int, video: int) -> Decision:
     """Refuse a screen from anyone but the host, and any extra stream (rule V2)."""
     if source not in SOURCES[role]:

@@ -7,7 +7,7 @@ work (mute, kick) happens in the consumer, after the action has committed.
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from haven.audit.log import Actor, record
 from haven.bans.models import Ban, Removal
 from haven.chat.history import histories
+from haven.consent.models import Consent
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence, Role, Source
@@ -59,7 +60,8 @@ def meeting_state(meeting: Meeting) -> MeetingState:
 # Snapshots sent to clients
 
 
-def person(participant: Participant) -> p.Person:
+def person(participant: Participant, supervisors: Mapping[int, str] | None = None) -> p.Person:
+    """One roster entry; with `supervisors` (the host's roster), who supervises them (U5)."""
     if participant.is_host:
         host = participant.meeting.host
         return p.Person(
@@ -75,6 +77,7 @@ def person(participant: Participant) -> p.Person:
         name=participant.name,
         role=participant.invitation.role,  # type: ignore[union-attr]
         is_host=False,
+        supervised_by=(supervisors or {}).get(participant.invitation.pk),  # type: ignore[union-attr]
     )
 
 
@@ -94,9 +97,37 @@ def _related(queryset: QuerySet[Participant]) -> QuerySet[Participant]:
     return queryset.select_related("invitation", "meeting__host", "meeting__policy")
 
 
-def roster(meeting: Meeting) -> list[p.Person]:
-    admitted = meeting.participants.filter(state=Participant.State.ADMITTED)
-    return [person(each) for each in _related(admitted)]
+def _admitted(meeting: Meeting) -> list[Participant]:
+    return list(_related(meeting.participants.filter(state=Participant.State.ADMITTED)))
+
+
+def roster(meeting: Meeting, role: Role = Role.ATTENDEE) -> list[p.Person]:
+    """Who is in the meeting, as `role` sees it."""
+    return _roster_of(_admitted(meeting), role)
+
+
+def _roster_of(admitted: list[Participant], role: Role) -> list[p.Person]:
+    named = supervisors(admitted) if rules.may_see_supervision(role) else {}
+    return [person(each, named) for each in admitted]
+
+
+def supervisors(participants: Iterable[Participant]) -> dict[int, str]:
+    """Invitation id -> the supervising adult named in its newest consent that stands,
+    for each child or person the host marked (U5). One query for the whole roster."""
+    wanted = [
+        each.invitation.pk
+        for each in participants
+        if each.invitation is not None and each.invitation.needs_supervising_adult
+    ]
+    if not wanted:
+        return {}
+    named = (
+        Consent.objects.filter(invitation_id__in=wanted, voided_at__isnull=True)
+        .exclude(supervising_adult="")
+        .order_by("id")
+        .values_list("invitation_id", "supervising_adult")
+    )
+    return dict(named)  # in order, so the newest consent's adult is the one kept
 
 
 def feeds(meeting: Meeting) -> list[p.Feed]:
@@ -133,7 +164,13 @@ def waiting(meeting: Meeting) -> list[p.Person]:
 
 
 def send_roster(meeting: Meeting) -> None:
-    groups.send_on_commit(groups.in_meeting(meeting), p.Roster(roster=roster(meeting)))
+    """The roster to everyone in the meeting; the host's says who supervises whom (U5)."""
+    admitted = _admitted(meeting)
+    groups.send_on_commit(
+        groups.in_meeting(meeting),
+        p.Roster(roster=_roster_of(admitted, Role.ATTENDEE)),
+        host_message=p.Roster(roster=_roster_of(admitted, Role.HOST)),
+    )
 
 
 def send_waiting_list(meeting: Meeting) -> None:
@@ -371,12 +408,16 @@ def _let_in(
     """
     for target in targets:
         _admit(meeting, target, identity)
-    admitted = list(_related(meeting.participants.filter(state=Participant.State.ADMITTED)))
-    people = [person(each) for each in admitted]
+    admitted = _admitted(meeting)
+    people = _roster_of(admitted, Role.ATTENDEE)  # nobody let in is the host
     snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
     chats = histories(meeting.pk, targets)
     after = groups.AfterCommit()
-    after.send(groups.in_meeting(meeting), p.Roster(roster=people))
+    after.send(
+        groups.in_meeting(meeting),
+        p.Roster(roster=people),
+        host_message=p.Roster(roster=_roster_of(admitted, Role.HOST)),
+    )
     after.send(groups.hosts(meeting), p.WaitingList(waiting=waiting(meeting)))
     group = groups.in_meeting(meeting)
     for target in targets:

@@ -20,6 +20,7 @@ from haven.chat import actions as chat
 from haven.chat.handlers import ChatHandlers
 from haven.media import turn
 from haven.meetings.models import Meeting
+from haven.policy import rules
 from haven.policy.rules import Decision, Role
 from haven.room import actions, groups, presence
 from haven.room import protocol as p
@@ -210,7 +211,11 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         await handler(message)
 
     async def room_forward(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        host_text = event.get("host_text")
+        if host_text is not None and rules.may_see_supervision(self.identity.role):
+            await self.send(text_data=host_text)
+        else:
+            await self.send(text_data=event["text"])
         if event.get("close"):
             self.participant = None  # the action already recorded why they left
             await self.close(code=CLOSE_NORMAL)
@@ -306,7 +311,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         return p.Joined(
             you=self.participant.public_id,
             locked=Meeting.objects.values_list("locked", flat=True).get(pk=meeting.pk),
-            roster=actions.roster(meeting),
+            roster=actions.roster(meeting, self.identity.role),
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
             chat=chat.history(self.participant),

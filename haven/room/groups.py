@@ -30,9 +30,26 @@ def staff_member(user_id: int) -> str:
     return f"staff-{user_id}"
 
 
-def send_on_commit(target: str, message: BaseModel, *, group: bool = True, **extra: Any) -> None:
+def forward(message: BaseModel, host_message: BaseModel | None = None) -> dict[str, Any]:
+    """The event that passes a protocol message on. With `host_message`, a host's
+    connection sends that instead (the host's roster says who supervises whom: U5), so
+    one event to the meeting's group serves everyone."""
+    event = {"type": "room.forward", "text": encode(message)}
+    if host_message is not None:
+        event["host_text"] = encode(host_message)
+    return event
+
+
+def send_on_commit(
+    target: str,
+    message: BaseModel,
+    *,
+    group: bool = True,
+    host_message: BaseModel | None = None,
+    **extra: Any,
+) -> None:
     """Send a protocol message to a group or one channel once the transaction commits."""
-    event = {"type": "room.forward", "text": encode(message), **extra}
+    event = forward(message, host_message) | extra
     transaction.on_commit(lambda: _send(target, event, group))
 
 
@@ -58,9 +75,16 @@ class AfterCommit:
     def __init__(self) -> None:
         self._steps: list[tuple[str, str, Any]] = []
 
-    def send(self, target: str, message: BaseModel, *, group: bool = True) -> None:
+    def send(
+        self,
+        target: str,
+        message: BaseModel,
+        *,
+        group: bool = True,
+        host_message: BaseModel | None = None,
+    ) -> None:
         """A protocol message to a group (or one channel)."""
-        event = {"type": "room.forward", "text": encode(message)}
+        event = forward(message, host_message)
         self._steps.append(("group_send" if group else "send", target, event))
 
     def signal(self, channel: str, event: dict[str, Any]) -> None:

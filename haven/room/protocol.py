@@ -259,6 +259,8 @@ class Person(_Strict):
     job_title: str | None = None
     staff_page: str | None = None
     flags: list[str] | None = None
+    # The host's roster only: the adult named at consent for a child or a marked person (U5).
+    supervised_by: str | None = None
 
 
 class Feed(_Strict):

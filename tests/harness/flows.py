@@ -106,10 +106,12 @@ def invite(
     *,
     role: str = "parent_carer",
     email: str | None = None,
+    supervising_adult: str = "",
 ) -> Invited:
     """Invite someone, agree to the house rules as they would (following the consent link
     over HTTP; for a child, as their parent or carer), then read their link and passcode
-    from the two emails."""
+    from the two emails. With `supervising_adult`, the host marks them as needing one and
+    the consent names that adult (U5); a child's is their parent or carer."""
     address = email or unique_email("attendee")
     consenter = unique_email("parent") if role == "child" else address
     response = send_invitation(
@@ -120,9 +122,10 @@ def invite(
         role=role,
         parent_name=f"Parent of {name}" if role == "child" else "",
         parent_email=consenter if role == "child" else "",
+        needs_supervision=bool(supervising_adult),
     )
     assert response.status_code == 302, response.text
-    adult = f"Parent of {name}" if role == "child" else ""
+    adult = supervising_adult or (f"Parent of {name}" if role == "child" else "")
     response = give_consent(stack, read_consent_link(stack, consenter), supervising_adult=adult)
     assert response.status_code == 302, response.text
     link, passcode = read_access_emails(stack, address, consent_first=False)

@@ -142,11 +142,12 @@ def attendee_waits(
     meeting: Meeting,
     name: str = "Sam Carter",
     *,
+    role: str = "parent_carer",
     camera: bool = False,
     viewport: dict[str, int] | None = None,
 ) -> Attendee:
     """Invite someone; they enter their passcode, open the room and wait (S2)."""
-    invited = flows.invite(stack, meeting.host, meeting.id, name)
+    invited = flows.invite(stack, meeting.host, meeting.id, name, role=role)
     client = flows.enter_passcode(stack, invited)
     attendee = Attendee(page_with_session(browser, stack, client, viewport), invited, client)
     attendee.page.goto(meeting.url(stack))
@@ -235,3 +236,44 @@ def reachable_by_tab(page: Page, limit: int = 200) -> tuple[list[str], list[str]
             break
         seen.append(name)
     return wanted, seen
+
+
+# The chat (window.haven.chat holds what the page shows; see chat.js)
+
+
+def send_chat(page: Page, text: str) -> None:
+    """Write a message and press "Send to everyone"; wait until the server has stored it."""
+    page.locator("#chat-text").fill(text)
+    page.locator("#chat-send").click()
+    expect(page.locator("#chat-text")).to_have_value("")
+    wait_for_chat(page, text)
+
+
+def wait_for_chat(page: Page, text: str) -> None:
+    """Wait until the page shows a chat message with exactly these words."""
+    page.wait_for_function("(t) => window.haven.chat.some((m) => m.text === t)", arg=text)
+
+
+def chat_texts(page: Page) -> list[str]:
+    return [message["text"] for message in haven(page, "chat")]
+
+
+def chat_row(page: Page, text: str) -> Any:
+    return page.locator("#chat-list > li", has_text=text)
+
+
+# The host's actions
+
+
+def remove(host: Page, attendee: Attendee, reason: str, *, ban: bool) -> None:
+    """The host removes (or bans) someone with a reason; they leave at once (S8)."""
+    verb = "Ban" if ban else "Remove"
+    host.get_by_role("button", name=f"{verb} {attendee.name}").click()
+    host.get_by_label(f"Reason (recorded, not shown to {attendee.name})").fill(reason)
+    host.locator("#remove-confirm").click()
+    wait_for_state(attendee.page, "ended")
+
+
+def audit_about(stack: Stack, action: str, meeting_id: str) -> list[dict[str, Any]]:
+    """Audit rows of one kind about one meeting, whoever the actor was, oldest first."""
+    return [row for row in stack.audit(action) if row["meeting_ref"] == meeting_id]

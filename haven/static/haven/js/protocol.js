@@ -24,6 +24,7 @@ const REMEMBERED_IDS = 500;
  * @property {string} [job_title]  the host's entry only
  * @property {string} [staff_page]  the host's entry only
  * @property {string[]} [flags]  waiting-room entries: "second_device", "arrived_while_locked"
+ * @property {string} [supervised_by]  the host's roster only: the supervising adult (rule U5)
  * @typedef {"camera"|"screen"} Source
  * @typedef {{feed: number, participant: string, source?: Source}} FeedInfo
  *   A published feed: a camera and microphone, or (the host only) a shared screen.

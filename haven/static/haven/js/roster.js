@@ -2,7 +2,8 @@
 /**
  * Who is in the meeting. The host appears with name, job title and a "Staff" mark that
  * links to the organisation's staff page (rule U1); nobody else ever gets that mark.
- * On the host's page each attendee's row carries the host's actions for that person.
+ * On the host's page each attendee's row carries the host's actions for that person, and
+ * who supervises a child or a person the host marked (rule U5).
  *
  * Rows are kept, not redrawn, so a keyboard user's focus stays where it was.
  */
@@ -63,7 +64,15 @@ function updateRows(people) {
  * @param {Person} person
  */
 function rowKey(person) {
-  return JSON.stringify([person.name, person.role, person.is_host, person.job_title, person.staff_page, isMe(person)]);
+  return JSON.stringify([
+    person.name,
+    person.role,
+    person.is_host,
+    person.job_title,
+    person.staff_page,
+    person.supervised_by,
+    isMe(person),
+  ]);
 }
 
 /**
@@ -96,6 +105,7 @@ function rosterItem(person) {
   if (person.is_host) appendHostIdentity(line, person);
   else if (config.isHost) appendRole(line, person);
   item.append(line);
+  if (config.isHost && person.supervised_by) item.append(supervisorLine(person.supervised_by));
   if (config.isHost && !person.is_host && !isMe(person)) item.append(hostActions(person));
   return item;
 }
@@ -126,6 +136,18 @@ function appendRole(line, person) {
   what.className = "person-role";
   what.textContent = ` (${role})`;
   line.append(what);
+}
+
+/**
+ * Who supervises a child or a person the host marked (rule U5): only the host's roster
+ * carries it.
+ * @param {string} adult
+ */
+function supervisorLine(adult) {
+  const line = document.createElement("p");
+  line.className = "person-supervisor";
+  line.textContent = `Supervised by ${adult}`;
+  return line;
 }
 
 /** @param {string} text */
