@@ -30,8 +30,7 @@ run: $(VENV)/.installed
 test: check
 	scripts/install-debian-packages $(DEBIAN_TEST)
 	scripts/ensure-postgres
-	$(PY) -m pytest
-	HAVEN_TEST_DATABASE=postgres $(PY) -m pytest
+	PY=$(PY) scripts/test-both-databases
 
 # The full benchmark run, for people: never in CI (tests/test_bench_smoke.py runs tiny sizes).
 bench: $(VENV)/.installed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import secrets
 
@@ -22,8 +23,20 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+
+def _layer_prefix() -> str:
+    """Processes that share a channel layer share this prefix. Only they can tell each
+    other's meetings anything, so only they let go of each other's people: a process on
+    its own in-memory layer could mark people left but never tell the hosts who watch
+    them from a Redis-backed process (and the reverse)."""
+    if not settings.REDIS_URL:
+        return "m_"
+    return f"r_{hashlib.sha256(settings.REDIS_URL.encode()).hexdigest()[:8]}_"
+
+
+LAYER_PREFIX = _layer_prefix()
 # This process, as participant rows and the process table name it.
-SERVER_NAME = f"s_{secrets.token_hex(8)}"
+SERVER_NAME = f"{LAYER_PREFIX}{secrets.token_hex(8)}"
 
 
 def gone_after() -> dt.timedelta:
@@ -85,7 +98,7 @@ def beat(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     ServerProcess.objects.update_or_create(name=SERVER_NAME, defaults={"seen_at": now})
     cutoff = now - gone_after()
-    stale = ServerProcess.objects.filter(seen_at__lt=cutoff)
+    stale = ServerProcess.objects.filter(seen_at__lt=cutoff, name__startswith=LAYER_PREFIX)
     let_go = 0
     for name in list(stale.values_list("name", flat=True)):
         # Deleting the row claims the work: two processes never both let go of one.
