@@ -16,7 +16,29 @@ class Organisation(models.Model):
         return self.policy_versions.order_by("-published_at", "-id")[0]
 
 
-class PolicyVersion(models.Model):
+class RetentionPeriods(models.Model):
+    """How long each kind of personal data is kept (rule D3); transcripts are per meeting
+    type. Meeting records count from the meeting's end. haven/records/retention.py
+    destroys what is past its period; the privacy notice shows this table. A published
+    version and a draft of the next one both carry it."""
+
+    retain_invitations_days = models.PositiveIntegerField(default=365)
+    retain_consents_days = models.PositiveIntegerField(default=365)
+    retain_access_needs_days = models.PositiveIntegerField(default=30)
+    end_unended_meetings_after_hours = models.PositiveIntegerField(default=12)
+    retain_removals_days = models.PositiveIntegerField(default=365)
+    retain_lifted_bans_days = models.PositiveIntegerField(default=365)
+    retain_audit_days = models.PositiveIntegerField(default=2190)
+    retain_audit_identities_days = models.PositiveIntegerField(default=730)
+    retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
+    retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
+    retain_emails_days = models.PositiveIntegerField(default=30)
+
+    class Meta:
+        abstract = True
+
+
+class PolicyVersion(RetentionPeriods):
     """One published version of the organisation's policy. Never changed once stored."""
 
     organisation = models.ForeignKey(
@@ -32,20 +54,6 @@ class PolicyVersion(models.Model):
     processor = models.CharField(max_length=200)
     source_sha256 = models.CharField(max_length=64)
     published_at = models.DateTimeField()
-    # How long each kind of personal data is kept (rule D3); transcripts are per meeting
-    # type. Meeting records count from the meeting's end. haven/records/retention.py
-    # destroys what is past its period; the privacy notice shows this table.
-    retain_invitations_days = models.PositiveIntegerField(default=365)
-    retain_consents_days = models.PositiveIntegerField(default=365)
-    retain_access_needs_days = models.PositiveIntegerField(default=30)
-    end_unended_meetings_after_hours = models.PositiveIntegerField(default=12)
-    retain_removals_days = models.PositiveIntegerField(default=365)
-    retain_lifted_bans_days = models.PositiveIntegerField(default=365)
-    retain_audit_days = models.PositiveIntegerField(default=2190)
-    retain_audit_identities_days = models.PositiveIntegerField(default=730)
-    retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
-    retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
-    retain_emails_days = models.PositiveIntegerField(default=30)
 
     class Meta:
         constraints = [
@@ -91,7 +99,7 @@ class MeetingType(models.Model):
         return self.name
 
 
-class PolicyDraft(models.Model):
+class PolicyDraft(RetentionPeriods):
     """A new policy version being written in Haven's pages, before it is published (P1).
 
     Publishing copies it into a PolicyVersion and its MeetingTypes, which never change;
@@ -117,18 +125,6 @@ class PolicyDraft(models.Model):
     published_as = models.OneToOneField(
         PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="draft"
     )
-    # Retention periods (rule D3), as on PolicyVersion.
-    retain_invitations_days = models.PositiveIntegerField(default=365)
-    retain_consents_days = models.PositiveIntegerField(default=365)
-    retain_access_needs_days = models.PositiveIntegerField(default=30)
-    end_unended_meetings_after_hours = models.PositiveIntegerField(default=12)
-    retain_removals_days = models.PositiveIntegerField(default=365)
-    retain_lifted_bans_days = models.PositiveIntegerField(default=365)
-    retain_audit_days = models.PositiveIntegerField(default=2190)
-    retain_audit_identities_days = models.PositiveIntegerField(default=730)
-    retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
-    retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
-    retain_emails_days = models.PositiveIntegerField(default=30)
 
     class Meta:
         ordering = ["-created_at"]

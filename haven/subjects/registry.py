@@ -20,6 +20,8 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
+from haven.policy.loader import RETENTION_FIELDS
+
 
 class Erasure(StrEnum):
     DELETE = "delete"  # the row is deleted
@@ -277,17 +279,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "processor",
         "source_sha256",
         "published_at",
-        "retain_invitations_days",
-        "retain_consents_days",
-        "retain_access_needs_days",
-        "end_unended_meetings_after_hours",
-        "retain_removals_days",
-        "retain_lifted_bans_days",
-        "retain_audit_days",
-        "retain_audit_identities_days",
-        "retain_staff_sign_in_days",
-        "retain_sign_in_failures_days",
-        "retain_emails_days",
+        *RETENTION_FIELDS.values(),
     ),
     "policy.MeetingType": _all(
         SERVICE,
@@ -317,17 +309,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
             "created_at",
             "updated_at",
             "published_as",
-            "retain_invitations_days",
-            "retain_consents_days",
-            "retain_access_needs_days",
-            "end_unended_meetings_after_hours",
-            "retain_removals_days",
-            "retain_lifted_bans_days",
-            "retain_audit_days",
-            "retain_audit_identities_days",
-            "retain_staff_sign_in_days",
-            "retain_sign_in_failures_days",
-            "retain_emails_days",
+            *RETENTION_FIELDS.values(),
         ),
         "created_by": LINK,
     },
