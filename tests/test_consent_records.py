@@ -1,43 +1,26 @@
 """Consent records, through the action functions (fast, in-memory database)."""
 
-import datetime as dt
 import smtplib
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.utils import timezone
 
-from haven.accounts.models import RoleGrant, User
-from haven.accounts.permissions import StaffRole
 from haven.audit.models import AuditEvent
 from haven.consent.actions import Answers, ConsentError, do_give_consent
 from haven.consent.models import Consent, ConsentRequest
 from haven.consent.status import State, current_consent, status_of
 from haven.invitations.actions import InvitationError, do_invite
-from haven.meetings.actions import do_change_house_rules, do_create_meeting
+from haven.meetings.actions import do_change_house_rules
 from haven.meetings.models import HouseRules
-from haven.policy.loader import load_policy
+from tests.harness.unit import scheduled_meeting
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def meeting():
-    policy = load_policy()
-    host = User.objects.create_user(
-        email="host@example.org",
-        full_name="Alex Morgan",
-        job_title="IASS Officer",
-        organisation=policy.organisation,
-    )
-    RoleGrant.objects.create(user=host, role=StaffRole.HOST)
-    return do_create_meeting(
-        host,
-        title="Review",
-        meeting_type=policy.meeting_types.get(key="one_to_one"),
-        starts_at=timezone.now() + dt.timedelta(days=1),
-    )
+    return scheduled_meeting()
 
 
 def test_G1_a_meeting_starts_with_its_types_rules_as_version_1(meeting):

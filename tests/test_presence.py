@@ -6,33 +6,17 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from haven.accounts.models import RoleGrant, User
-from haven.accounts.permissions import StaffRole
-from haven.meetings.actions import do_create_meeting
 from haven.meetings.models import Meeting
-from haven.policy.loader import load_policy
 from haven.room import presence
 from haven.room.models import Participant, ServerProcess
+from tests.harness.unit import scheduled_meeting
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def meeting() -> Meeting:
-    policy = load_policy()
-    host = User.objects.create_user(
-        email="host@example.org",
-        full_name="Alex Morgan",
-        job_title="IASS Officer",
-        organisation=policy.organisation,
-    )
-    RoleGrant.objects.create(user=host, role=StaffRole.HOST)
-    return do_create_meeting(
-        host,
-        title="Review",
-        meeting_type=policy.meeting_types.get(key="one_to_one"),
-        starts_at=timezone.now() + dt.timedelta(days=1),
-    )
+    return scheduled_meeting()
 
 
 def held(meeting: Meeting, server: str, number: int) -> Participant:
