@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,8 @@ def participant_rows(stack: Stack, meeting_id: str) -> list[dict[str, object]]:
     return database.query(
         stack,
         "SELECT p.* FROM room_participant p JOIN meetings_meeting m ON m.id = p.meeting_id"
-        " WHERE lower(replace(m.public_id, '-', '')) = lower(replace(?, '-', '')) ORDER BY p.id",
-        meeting_id,
+        " WHERE m.public_id = ? ORDER BY p.id",
+        uuid.UUID(meeting_id).hex,
     )
 
 
@@ -67,9 +68,8 @@ def audited(stack: Stack, action: str, meeting_id: str) -> list[dict[str, object
 def participant_meeting_pk(stack: Stack, meeting_id: str) -> int:
     rows = database.query(
         stack,
-        "SELECT id FROM meetings_meeting"
-        " WHERE lower(replace(public_id, '-', '')) = lower(replace(?, '-', ''))",
-        meeting_id,
+        "SELECT id FROM meetings_meeting WHERE public_id = ?",
+        uuid.UUID(meeting_id).hex,
     )
     return int(rows[0]["id"])
 

@@ -180,7 +180,7 @@ def _start(stack: Stack, base: Path, processes: list[subprocess.Popen[bytes]]) -
         "HAVEN_BASE_URL": f"https://localhost:{tls_port}",
         "HAVEN_ALLOWED_HOSTS": "localhost",
         "HAVEN_DATA_DIR": str(base),
-        "HAVEN_SQLITE_PATH": str(stack.database),
+        **stack.db.env,
         "HAVEN_STATIC_FROM_SOURCE": "false",
         "HAVEN_MEDIA_REQUEST_LOG": str(stack.folder / "media-requests-tls.log"),
         "HAVEN_METRICS_ALLOWED_ADDRESSES": SCRAPER_ADDRESS,
