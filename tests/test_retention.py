@@ -321,7 +321,9 @@ def test_D3_audit_events_backdated_behind_the_chain_are_never_destroyed(stack, t
         assert f"Old audit events were kept: the audit log is broken at entry {ids[0]}" in str(
             refused.value
         )
-        kept = database.query(copy, "SELECT id FROM audit_auditevent WHERE id <= ? ORDER BY id", ids[2])
+        kept = database.query(
+            copy, "SELECT id FROM audit_auditevent WHERE id <= ? ORDER BY id", ids[2]
+        )
         assert [r["id"] for r in kept] == ids[:3]
 
 
