@@ -37,7 +37,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    join_runs=10,
+    join_runs=20,
     join_warmups=1,
     load_levels=(50, 200, 500),
     chat_messages=20,
@@ -130,7 +130,8 @@ def page_weight_figures(stack: Stack, host: people.Host, sizes: Sizes) -> list[F
 
 
 def join_figures(stack: Stack, host: people.Host, sizes: Sizes) -> list[Figure]:
-    speed = browser_runs.join_speed(stack, host, sizes.join_runs, sizes.join_warmups)
+    with profiling.phase(haven_pid(stack), "join"):
+        speed = browser_runs.join_speed(stack, host, sizes.join_runs, sizes.join_warmups)
     median = browser_runs.median
     haven, baseline = median(speed.admit_to_frame_ms), median(speed.baseline_subscribe_ms)
     runs = f"{len(speed.admit_to_frame_ms)} runs"

@@ -101,11 +101,15 @@ SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
+# Each thread keeps its SQLite connection: opening one (and its PRAGMAs) before every
+# database call was a fifth of a meeting connection's work (bench/, issue 8).
+SQLITE_CONN_MAX_AGE = None
 DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("HAVEN_SQLITE_PATH", str(DATA_DIR / "haven.sqlite3")),
         "OPTIONS": SQLITE_OPTIONS,
+        "CONN_MAX_AGE": SQLITE_CONN_MAX_AGE,
     }
 }
 if env_str("DATABASE_URL", "") != "":
@@ -115,6 +119,7 @@ if env_str("DATABASE_URL", "") != "":
         raise ConfigError(f"DATABASE_URL cannot be used: {exc}") from None
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+        DATABASES["default"]["CONN_MAX_AGE"] = SQLITE_CONN_MAX_AGE
     elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ConfigError("DATABASE_URL must start postgres:// (or sqlite:///).")
     else:

@@ -12,6 +12,8 @@ SHOW = (
     "import json; from django.db import connection as c; s = c.settings_dict; "
     "print(json.dumps([c.vendor, str(s['NAME']), s['HOST'], s['USER'], s['OPTIONS']]))"
 )
+AGE = "from django.db import connection as c; print(repr(c.settings_dict['CONN_MAX_AGE']))"
+POSTGRES = "postgres://haven@%2Fvar%2Frun%2Fpostgresql/haven_live"
 
 
 def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -46,9 +48,27 @@ def test_without_DATABASE_URL_haven_uses_sqlite_in_its_data_folder(tmp_path):
     assert options["transaction_mode"] == "IMMEDIATE"
 
 
+def test_sqlite_connections_are_kept_open_between_database_calls(tmp_path):
+    for env in ({}, {"DATABASE_URL": f"sqlite:///{tmp_path}/elsewhere.sqlite3"}):
+        result = manage(tmp_path, "shell", "-c", AGE, **env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "None"
+
+
+def test_postgres_connections_come_from_a_small_pool_unless_it_is_turned_off(tmp_path):
+    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES)
+    assert options["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10}
+    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="12")
+    assert options["pool"]["max_size"] == 12
+    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="0")
+    assert "pool" not in options
+    refused = manage(tmp_path, "check", DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="-1")
+    assert refused.returncode != 0
+    assert "HAVEN_DATABASE_POOL_SIZE must be 0 (no pool) or more." in refused.stderr
+
+
 def test_a_postgres_DATABASE_URL_over_the_local_socket(tmp_path):
-    url = "postgres://haven@%2Fvar%2Frun%2Fpostgresql/haven_live"
-    vendor, name, host, user, _ = database_settings(tmp_path, DATABASE_URL=url)
+    vendor, name, host, user, _ = database_settings(tmp_path, DATABASE_URL=POSTGRES)
     assert (vendor, name, host, user) == (
         "postgresql",
         "haven_live",

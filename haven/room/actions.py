@@ -388,9 +388,9 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
 def _let_in(
     meeting: Meeting, identity: Identity, targets: list[Participant], *, open_media: bool
 ) -> None:
-    """Admit each of them, and once the transaction commits tell the meeting (roster),
-    the host (waiting list) and each person let in (`admitted`), all in one hop
-    (groups.AfterCommit: bench/, issue 8).
+    """Admit each of them, and once the transaction commits tell each person let in
+    (`admitted`, first: they are the ones waiting), the meeting (roster) and the host
+    (waiting list), all in one hop (groups.AfterCommit: bench/, issue 8).
 
     What each person let in first sees is read here, inside the transaction, so nothing
     is left for their own connection to read before it can answer: the roster and feeds
@@ -413,6 +413,12 @@ def _let_in(
     snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
     chats = histories(meeting.pk, targets)
     after = groups.AfterCommit()
+    for target in targets:
+        chat = CHAT_ITEMS.dump_json(chats[target.pk]).decode()
+        after.signal(
+            target.channel_name,
+            {"type": "room.admitted", "snapshot": snapshot, "chat": chat, "open_media": open_media},
+        )
     after.send(
         groups.in_meeting(meeting),
         p.Roster(roster=people),
@@ -422,11 +428,6 @@ def _let_in(
     group = groups.in_meeting(meeting)
     for target in targets:
         after.add(group, target.channel_name)
-        chat = CHAT_ITEMS.dump_json(chats[target.pk]).decode()
-        after.signal(
-            target.channel_name,
-            {"type": "room.admitted", "snapshot": snapshot, "chat": chat, "open_media": open_media},
-        )
     after.on_commit()
 
 

@@ -221,12 +221,14 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.close(code=CLOSE_NORMAL)
 
     async def room_admitted(self, event: dict[str, Any]) -> None:
-        """Let in (actions._let_in): everything to send was read in the admission."""
-        await self.enter_meeting()
-        await self.send_admitted(event["snapshot"], chat_json=event["chat"])
+        """Let in (actions._let_in): everything to send was read in the admission. Their
+        media session starts opening first, while `admitted` is made and sent and their
+        page asks for the others' video (bench/, issue 8)."""
         if event.get("open_media"):
             assert self.participant is not None
             self.start_opening_media(self.participant)
+        await self.enter_meeting()
+        await self.send_admitted(event["snapshot"], chat_json=event["chat"])
 
     async def send_admitted(
         self, snapshot_json: str, request_id: Any = None, chat_json: str | None = None

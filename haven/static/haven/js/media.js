@@ -203,6 +203,26 @@ async function answerSubscription(remote, offer) {
   liveConnection().send("subscribe_answer", { feed: remote.feed, jsep: jsepOf(pc.localDescription) });
   trickle.start();
   watchVideo(remote);
+  await connectionSettled(pc);
+}
+
+/**
+ * Resolves once the connection is up, or has failed or closed: someone just let in waits
+ * for this before sending their own media, so that setting that up does not compete with
+ * the others' first video (bench/, issue 8).
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<void>}
+ */
+function connectionSettled(pc) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!["connected", "failed", "closed"].includes(pc.connectionState)) return;
+      pc.removeEventListener("connectionstatechange", check);
+      resolve();
+    };
+    pc.addEventListener("connectionstatechange", check);
+    check();
+  });
 }
 
 /** @param {number} feedId */

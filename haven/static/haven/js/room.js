@@ -181,7 +181,8 @@ function enterMeeting(message) {
   hooks.state = "in_meeting";
   // See the others first, then send our own media: the server handles one message at a
   // time per person, so a publish sent at once held up the answers that start the
-  // others' video (bench/, issue 8). Publishing waits for that at most a second.
+  // others' video, and setting it up while their connections came up slowed those too
+  // (bench/, issue 8). Publishing waits until they are up, at most a second.
   const subscribing = Promise.allSettled((message.feeds ?? []).map(subscribeTo));
   stopStartTimer();
   setJoining(false);
