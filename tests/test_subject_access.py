@@ -349,10 +349,10 @@ def test_D4_erasure_leaves_nothing_but_pseudonymous_audit_and_the_chain_still_ve
     exported = _export(coordinator, seeded.email)
     assert exported["data"] == {} and exported["transcript_lines"] == []
     # Their entries, and the ban's lifting, which names them by pseudonym only.
-    lifted = database.query(
+    liftings = database.query(
         stack, "SELECT details FROM audit_auditevent WHERE action = 'ban.lifted'"
     )
-    lifting = [row for row in lifted if json.loads(row["details"]).get("person") == person]
+    lifting = [row for row in liftings if json.loads(row["details"]).get("person") == person]
     assert len(lifting) == 1
     assert exported["kept_on_erasure"][0]["count"] == len(kept_rows) + 1
 
