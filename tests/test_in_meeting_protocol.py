@@ -326,7 +326,7 @@ def supervision(roster: list[dict[str, Any]]) -> dict[str, str | None]:
     return {person["name"]: person.get("supervised_by") for person in roster}
 
 
-def test_U5_the_hosts_roster_names_who_supervises_and_no_attendees_roster_does(stack):
+def test_U5_the_hosts_roster_and_waiting_list_name_who_supervises_and_no_attendees_do(stack):
     meeting = start_meeting(stack)
     parent, _, _ = admitted(stack, meeting, "Pat Carter")
     marked = flows.invite(
@@ -335,7 +335,13 @@ def test_U5_the_hosts_roster_names_who_supervises_and_no_attendees_roster_does(s
     ray, ray_pid, _, _ = arrive(stack, meeting, "Ray Marked", invited=marked)
     meeting.host.send({"type": "admit", "participant": ray_pid})
     ray.expect("admitted")
-    child, child_pid, _, _ = arrive(stack, meeting, "Mia Carter", role="child")
+    mias = flows.invite(stack, meeting.host_client, meeting.id, "Mia Carter", role="child")
+    child = Socket(stack, flows.enter_passcode(stack, mias), meeting.id)
+    flows.join(child)
+    # Still waiting, the child's adult is on the host's waiting list (only hosts get it).
+    waiting = meeting.waiting("Mia Carter")
+    assert supervision(waiting) == {"Mia Carter": "Parent of Mia Carter"}
+    child_pid = waiting[0]["participant"]
     meeting.host.send({"type": "admit", "participant": child_pid})
     child.expect("admitted")
     everyone = {"Alex Morgan", "Pat Carter", "Ray Marked", "Mia Carter"}

@@ -115,6 +115,13 @@ def test_U5_the_host_sees_who_supervises_a_child_and_the_child_does_not(stack):
         host = ui.host_joins(browser, stack, meeting)
         mia = ui.attendee_waits(browser, stack, meeting, "Mia Carter", role="child")
         sam = ui.attendee_waits(browser, stack, meeting, "Sam Carter")
+        # Before letting her in, the host's waiting room says who should be with her.
+        waiting = host.locator("#waiting-list > li", has_text="Mia Carter")
+        expect(waiting.locator(".person-supervisor")).to_have_text(
+            "Supervised by Parent of Mia Carter"
+        )
+        expect(host.locator("#waiting-list .person-supervisor")).to_have_count(1)
+        ui.assert_accessible(host, "the host's waiting room with a supervised child")
         ui.let_in(host, mia)
         ui.let_in(host, sam)
         expect(host.locator("#roster-heading")).to_have_text("People in the meeting (3)")

@@ -81,7 +81,11 @@ def person(participant: Participant, supervisors: Mapping[int, str] | None = Non
     )
 
 
-def waiting_person(participant: Participant) -> p.Person:
+def waiting_person(
+    participant: Participant, supervisors: Mapping[int, str] | None = None
+) -> p.Person:
+    """One entry of the host's waiting list (only hosts get it): flags in words, and who
+    supervises a child or a person the host marked (U5), as in the host's roster."""
     flags = [
         flag
         for flag, present in (
@@ -90,7 +94,7 @@ def waiting_person(participant: Participant) -> p.Person:
         )
         if present
     ]
-    return person(participant).model_copy(update={"flags": flags})
+    return person(participant, supervisors).model_copy(update={"flags": flags})
 
 
 def _related(queryset: QuerySet[Participant]) -> QuerySet[Participant]:
@@ -159,8 +163,9 @@ CHAT_ITEMS = TypeAdapter(list[p.ChatItem])
 
 
 def waiting(meeting: Meeting) -> list[p.Person]:
-    queue = meeting.participants.filter(state=Participant.State.WAITING)
-    return [waiting_person(each) for each in _related(queue)]
+    queue = list(_related(meeting.participants.filter(state=Participant.State.WAITING)))
+    named = supervisors(queue)
+    return [waiting_person(each, named) for each in queue]
 
 
 def send_roster(meeting: Meeting) -> None:

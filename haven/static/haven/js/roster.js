@@ -143,7 +143,7 @@ function appendRole(line, person) {
  * carries it.
  * @param {string} adult
  */
-function supervisorLine(adult) {
+export function supervisorLine(adult) {
   const line = document.createElement("p");
   line.className = "person-supervisor";
   line.textContent = `Supervised by ${adult}`;

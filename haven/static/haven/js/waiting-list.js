@@ -5,6 +5,7 @@
  * meeting is locked (rule S3) nobody can be let in, and the panel says so.
  */
 import { announce } from "./notices.js";
+import { supervisorLine } from "./roster.js";
 import { byId, config, focusLeft, ROLE_WORDS, room } from "./state.js";
 
 /** @typedef {import("./protocol.js").Person} Person */
@@ -99,6 +100,7 @@ function waitingItem(person) {
     line.append(what);
   }
   item.append(line);
+  if (person.supervised_by) item.append(supervisorLine(person.supervised_by));
   const flags = flagList(person.flags ?? []);
   if (flags) item.append(flags);
   item.append(waitingActions(person));
