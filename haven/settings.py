@@ -122,18 +122,6 @@ if env_str("DATABASE_URL", "") != "":
         DATABASES["default"]["CONN_MAX_AGE"] = SQLITE_CONN_MAX_AGE
     elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ConfigError("DATABASE_URL must start postgres:// (or sqlite:///).")
-    else:
-        # A few connections kept open per process (psycopg's pool): without it every
-        # database call from a meeting's connection opened a new PostgreSQL connection.
-        HAVEN_DATABASE_POOL_SIZE = env_int("HAVEN_DATABASE_POOL_SIZE", 4)
-        if HAVEN_DATABASE_POOL_SIZE < 0:
-            raise ConfigError("HAVEN_DATABASE_POOL_SIZE must be 0 (no pool) or more.")
-        if HAVEN_DATABASE_POOL_SIZE > 0:
-            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-                "min_size": 1,
-                "max_size": HAVEN_DATABASE_POOL_SIZE,
-                "timeout": 10,
-            }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Broadcasts between meeting connections. `capacity`: how many may wait for one
