@@ -55,18 +55,6 @@ def test_sqlite_connections_are_kept_open_between_database_calls(tmp_path):
         assert result.stdout.strip().splitlines()[-1] == "None"
 
 
-def test_postgres_connections_come_from_a_small_pool_unless_it_is_turned_off(tmp_path):
-    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES)
-    assert options["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10}
-    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="12")
-    assert options["pool"]["max_size"] == 12
-    *_, options = database_settings(tmp_path, DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="0")
-    assert "pool" not in options
-    refused = manage(tmp_path, "check", DATABASE_URL=POSTGRES, HAVEN_DATABASE_POOL_SIZE="-1")
-    assert refused.returncode != 0
-    assert "HAVEN_DATABASE_POOL_SIZE must be 0 (no pool) or more." in refused.stderr
-
-
 def test_a_postgres_DATABASE_URL_over_the_local_socket(tmp_path):
     vendor, name, host, user, _ = database_settings(tmp_path, DATABASE_URL=POSTGRES)
     assert (vendor, name, host, user) == (
