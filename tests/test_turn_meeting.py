@@ -127,6 +127,16 @@ def coturn_log(stack: Stack) -> str:
     return (stack.folder / "turn" / "coturn.log").read_text()
 
 
+def allocations(stack: Stack, username: str, event: str) -> set[str]:
+    """coturn's sessions (allocations) for this credential that logged the event:
+    "new" when made, "closed" when ended."""
+    pattern = {
+        "new": rf"session (\d+): new, realm=<[^>]*>, username=<{re.escape(username)}>",
+        "closed": rf"session (\d+): closed \(2nd stage\), user <{re.escape(username)}>",
+    }[event]
+    return set(re.findall(pattern, coturn_log(stack)))
+
+
 def relayed_bytes(stack: Stack, username: str) -> int:
     """Bytes coturn relayed between Janus and allocations made with this credential."""
     return sum(
@@ -183,8 +193,11 @@ def test_I7_4_media_is_relayed_when_the_browser_may_only_use_turn(turn_stack: St
         # between them and Janus: media, far more than the few kilobytes of ICE and DTLS.
         page.locator("#meeting-leave").click()
         ui.wait_for_state(page, "ended")
+        made = allocations(turn_stack, username, "new")
+        assert len(made) >= len(paths), made
         deadline = time.monotonic() + 20
-        while relayed_bytes(turn_stack, username) == 0 and time.monotonic() < deadline:
+        while not made <= allocations(turn_stack, username, "closed"):
+            assert time.monotonic() < deadline, coturn_log(turn_stack)[-3000:]
             time.sleep(0.2)
         relayed = relayed_bytes(turn_stack, username)
         assert relayed > 50_000, (relayed, own[-10:])
