@@ -106,6 +106,34 @@ def _setup(name: str) -> None:
         _require(_ip(*step, namespace=name), "ip " + " ".join(step))
 
 
+@contextlib.contextmanager
+def split_off(namespace: Namespace, prefix: str, device: str, address: str) -> Iterator[Namespace]:
+    """A second namespace holding one end of ``namespace``'s veth pair, as a second host.
+
+    ``device`` (with ``address``, e.g. "10.99.0.2/24") leaves ``namespace`` for a fresh
+    namespace (``lo`` up, nothing else), so what runs there is reached over the pair
+    itself, as another machine on the same link would be. Made and always removed by the
+    test run, like network_namespace; removing it removes the pair from both namespaces.
+    """
+    _check_can_create()
+    name = f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        _require(_ip("netns", "add", name), f"ip netns add {name}")
+        move = ("link", "set", device, "netns", name)
+        _require(_ip(*move, namespace=namespace.name), "ip " + " ".join(move))
+        steps = [
+            ("link", "set", "lo", "up"),
+            ("addr", "add", address, "dev", device),
+            ("link", "set", device, "up"),
+        ]
+        for step in steps:
+            _require(_ip(*step, namespace=name), "ip " + " ".join(step))
+        yield Namespace(name)
+    finally:
+        if os.path.exists(os.path.join(NETNS_DIR, name)):
+            _teardown(name)
+
+
 def namespace_pids(name: str) -> list[int]:
     """Processes still running inside the namespace."""
     result = _ip("netns", "pids", name)

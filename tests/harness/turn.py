@@ -1,11 +1,18 @@
-"""Debian's coturn, inside a test's network namespace, on a configuration Haven wrote.
+"""Debian's coturn, as a host of its own beside the test namespace, on Haven's configuration.
 
-coturn listens on hv1 (10.99.0.2), the browser's side of the veth pair, and relays from
-there to Janus on hv0 (10.99.0.1). Both are private addresses, which Haven's coturn
-configuration refuses to relay to; the tests alone open exactly the namespace's own
-subnet with ``allowed_peer_ips`` (HAVEN_TURN_ALLOWED_PEER_IPS). Relay ports 61000-61999
-are above Linux's ephemeral range and Janus's RTP range, so nothing else in the
-namespace takes them.
+The test namespace's veth pair is split between two namespaces, as two machines on one
+link: Janus, Haven and the browser keep hv0 (10.99.0.1); coturn gets hv1 (10.99.0.2) in a
+namespace of its own. Janus sends its media out of hv0 only (``ice_enforce_list``), so the
+relay address has to be at the other end of that link. With coturn on hv1 in the same
+namespace, ICE never completed: the kernel asked for 10.99.0.2 by ARP out of hv0, hv1
+dropped that request as a "martian" (its sender, 10.99.0.1, is a local address there), and
+Janus's answers to the browser's checks never left.
+
+Both addresses are private, which Haven's coturn configuration refuses to relay to
+(ASVS 17.1.1). The tests open exactly one address, Janus's, with ``allowed_peer_ips``
+(HAVEN_TURN_ALLOWED_PEER_IPS); a deployment sets nothing there, and its relayed media
+goes to Janus's public address. Relay ports 61000-61999 are above Linux's ephemeral range
+and Janus's RTP range.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haven.media.turn import TurnSettings, turn_command, write_turn_config
-from tests.harness.netns import ADDRESSES, Namespace, pick_port
+from tests.harness.netns import ADDRESSES, Namespace, pick_port, split_off
 
-TURN_ADDRESS = ADDRESSES[1][1].split("/")[0]  # hv1
-NAMESPACE_SUBNET = "10.99.0.0/24"
+JANUS_ADDRESS = ADDRESSES[0][1].split("/")[0]  # hv0, the test namespace's side
+TURN_DEVICE, TURN_NETWORK = ADDRESSES[1]  # hv1, moved into coturn's own namespace
+TURN_ADDRESS = TURN_NETWORK.split("/")[0]
 
 
 @dataclass(frozen=True)
@@ -47,14 +55,29 @@ class Turn:
 
 @contextlib.contextmanager
 def running_coturn(
-    namespace: Namespace, folder: Path, *, allowed_peer_ips: tuple[str, ...] = (NAMESPACE_SUBNET,)
+    namespace: Namespace,
+    folder: Path,
+    *,
+    allowed_peer_ips: tuple[str, ...] = (f"{JANUS_ADDRESS}/32",),
+) -> Iterator[Turn]:
+    """coturn in its own namespace, reached from ``namespace`` over the hv0-hv1 link."""
+    with (
+        split_off(namespace, "haven-coturn", TURN_DEVICE, TURN_NETWORK) as own,
+        _coturn(own, TURN_ADDRESS, folder, allowed_peer_ips) as turn,
+    ):
+        yield turn
+
+
+@contextlib.contextmanager
+def _coturn(
+    namespace: Namespace, address: str, folder: Path, allowed_peer_ips: tuple[str, ...]
 ) -> Iterator[Turn]:
     settings = TurnSettings(
         secret=secrets.token_urlsafe(32),
         realm="haven.test",
         port=pick_port(),
-        listen_ips=(TURN_ADDRESS,),
-        relay_ips=(TURN_ADDRESS,),
+        listen_ips=(address,),
+        relay_ips=(address,),
         relay_ports=(61000, 61999),
         allowed_peer_ips=allowed_peer_ips,
     )
@@ -73,7 +96,7 @@ def running_coturn(
         )
     try:
         _wait_until_listening(namespace, settings.port, process, log)
-        yield Turn(settings, TURN_ADDRESS, log)
+        yield Turn(settings, address, log)
     finally:
         process.terminate()
         try:
