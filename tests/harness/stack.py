@@ -253,8 +253,8 @@ def live_stack(
     The database is new: a SQLite file in the folder, or with HAVEN_TEST_DATABASE=postgres
     a PostgreSQL database made for this stack and dropped after it. ``collected_static``:
     serve static files as in production (collectstatic, with their compressed copies)
-    rather than from the source tree. ``turn``: Debian's coturn runs in the namespace too
-    (tests/harness/turn.py), Haven gives browsers credentials for it, and browsers relay
+    rather than from the source tree. ``turn``: Debian's coturn runs as a host of its own on
+    the namespace's link, in a namespace that takes hv1 (tests/harness/turn.py), Haven gives browsers credentials for it, and browsers relay
     all their media through it (HAVEN_TURN_FORCE_RELAY).
     """
     with (
