@@ -35,7 +35,7 @@ from tests.harness import database, flows
 from tests.harness.browser import chromium
 from tests.harness.flows import Socket
 from tests.harness.netns import pick_port, run_in_namespace
-from tests.harness.stack import Stack, live_stack
+from tests.harness.stack import Stack, live_stack, several_processes
 from tests.harness.staff import sign_in_browser
 from tests.harness.unit import scheduled_meeting
 from tests.test_media_janus import synthetic_offer
@@ -415,6 +415,53 @@ def test_issue7_readyz_and_metrics_with_one_of_two_janus_servers_down(servers):
     # The clients reconnect on their own.
     eventually(lambda: readyz(stack)[1]["checks"]["media"] == "ok", 30, "both servers back")
     assert metrics(stack)[("haven_janus_servers_up", "")] == 2
+
+
+def _moves_logged(stack: Stack, since: dict[Path, int]) -> int:
+    """How many meetings the Haven processes' logs say they moved since these offsets."""
+    total = 0
+    for log, offset in since.items():
+        for line in log.read_text(encoding="utf-8")[offset:].splitlines():
+            message = json.loads(line)["message"]
+            if "meetings moved off it: " in message:
+                total += int(message.rsplit(" ", 1)[1])
+    return total
+
+
+def test_issue7_haven_processes_agree_on_a_meetings_server_and_one_of_them_moves_it(servers):
+    """Host and attendee on two Haven processes (channel layer in Redis): their media goes
+    to one Janus; when it dies, one process moves the meeting, and both are told."""
+    stack = servers
+    with several_processes(stack, 2) as (one, two):
+        client = host_client(one.view)
+        meeting_id = flows.create_meeting(client)
+        invited = flows.invite(stack, client, meeting_id)
+        host = Socket(one.view, client, meeting_id)
+        flows.join(host)
+        offer = {"type": "offer", "sdp": synthetic_offer()}
+        assert host.request({"type": "publish", "jsep": offer})["type"] == "published"
+        attendee = Socket(two.view, flows.enter_passcode(two.view, invited), meeting_id)
+        flows.join(attendee)
+        waiting = host.expect("waiting_list")["waiting"]
+        host.send({"type": "admit", "participant": waiting[0]["participant"]})
+        attendee.expect("admitted")
+        was_on = stack.janus_urls.index(placed_on(stack, meeting_id))
+        both = ["Alex Morgan", "Sam Carter"]  # the attendee's session from the other process
+        eventually(lambda: in_janus_room(stack, was_on, meeting_id) == both, 15, "both")
+
+        logs = {log: log.stat().st_size for log in stack.folder.glob("haven*.log")}
+        stack.kill_janus(was_on)
+        try:
+            for socket in (host, attendee):
+                socket.expect("media_restarted", timeout=FAILOVER_SECONDS + 15)
+            assert placed_on(stack, meeting_id) == stack.janus_urls[1 - was_on]
+            for socket in (host, attendee):
+                later = [m["type"] for m in socket.nothing_arrives(FAILOVER_SECONDS + 1)]
+                assert "media_restarted" not in later, later
+            assert _moves_logged(stack, logs) == 1  # one process moved it, once
+        finally:
+            stack.start_janus(was_on)
+        end(SocketMeeting(meeting_id, host, attendee, "Sam Carter"))
 
 
 def _participants(stack: Stack, meeting_id: str) -> list[tuple[int, str]]:

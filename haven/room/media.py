@@ -25,6 +25,8 @@ _starting: "asyncio.Future[MediaServers] | None" = None
 # Meeting id -> the server it was found on: saves a trip to the database for each person's
 # media. Forgotten when that server resets or is lost, or the meeting is told it moved.
 _placed: dict[int, str] = {}
+# Lost server -> the start of the outage this process's own connections were told about.
+_told_lost: dict[str, float | None] = {}
 
 
 def existing_gateways() -> list[MediaGateway]:
@@ -102,19 +104,32 @@ async def tell_meetings_media_restarted(server: str) -> None:
 
 
 async def move_meetings_off(server: str) -> None:
-    """A Janus server stayed down: move its meetings to the others, and tell everyone in
-    each meeting this process moved, on every Haven process, to reconnect their media
-    (which then goes to the new server). Meetings another process moved, it tells."""
+    """A Janus server stayed down (called again every grace period while it does): move
+    its meetings to the others, and tell everyone in each meeting this process moved, on
+    every Haven process, to reconnect their media (which then goes to the new server).
+
+    Once per outage, this process also tells its own connections in meetings now on other
+    servers, in case another process moved theirs first: connections whose media is not
+    on the lost server (already reconnected, or never there) ignore it. A meeting that
+    could not move (no other server answers) is not told: its people reconnect when the
+    server comes back, as with one Janus."""
     _forget_server(server)
     servers = await get_servers()
     moved = await database_sync_to_async(placement.move_meetings_off)(server, servers.reachable())
     if moved:
-        logger.warning("Janus server %s is down: %s meetings moved.", server, len(moved))
+        logger.warning("Janus server %s is down: meetings moved off it: %s", server, len(moved))
     layer = get_channel_layer()
     assert layer is not None
+    event = {"type": "room.media_reset", "server": server}
     for meeting in moved:
-        event = {"type": "room.media_reset", "server": server}
         await layer.group_send(groups.in_meeting(meeting), event)
+    outage = servers.server(server).down_since
+    if server in _told_lost and _told_lost[server] == outage:
+        return
+    _told_lost[server] = outage
+    held = database_sync_to_async(channels_in_meetings_held_here)
+    for channel in await held(not_on_media_server=server):
+        await layer.send(channel, event)
 
 
 def _forget_server(server: str) -> None:
