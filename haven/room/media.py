@@ -2,6 +2,7 @@
 one each meeting is on (haven/room/placement.py)."""
 
 import asyncio
+import contextvars
 import logging
 
 from channels.db import database_sync_to_async
@@ -41,7 +42,11 @@ async def get_servers() -> MediaServers:
     if _servers is not None:
         return _servers
     if _starting is None:
-        _starting = asyncio.ensure_future(_start_servers())
+        # In a context of its own: the first caller may be an HTTP request (/readyz), and
+        # the clients' background tasks inherit the context they start in. In a request's,
+        # their database calls would go to its thread, which is gone once it is answered.
+        loop = asyncio.get_running_loop()
+        _starting = loop.create_task(_start_servers(), context=contextvars.Context())
     # Shielded: a caller that gives up (a probe's timeout) does not stop the start.
     return await asyncio.shield(_starting)
 
