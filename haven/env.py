@@ -64,6 +64,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_ws_urls(name: str, default: list[str]) -> list[str]:
+    """Return NAME as a comma-separated list of distinct ws:// or wss:// addresses."""
+    urls = env_list(name, default)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in {"ws", "wss"} or not parts.hostname or len(url) > 200:
+            raise ConfigError(f"{name}: {url!r} is not a ws:// or wss:// address.")
+        if "@" in parts.netloc:
+            raise ConfigError(f"{name}: {url!r} carries a user or password; leave them out.")
+    if not urls or len(set(urls)) != len(urls):
+        raise ConfigError(f"{name} must name at least one server, each once.")
+    return urls
+
+
 def env_float(name: str, default: float) -> float:
     """Return NAME as a number, which may have a fractional part."""
     raw = os.environ.get(name)

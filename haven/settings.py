@@ -15,6 +15,7 @@ from haven.env import (
     env_list,
     env_networks,
     env_str,
+    env_ws_urls,
     origin_of,
 )
 
@@ -290,10 +291,19 @@ DEFAULT_FROM_EMAIL = env_str("HAVEN_FROM_EMAIL", "Haven <haven@localhost>")
 HAVEN_JANUS_URL = env_str("HAVEN_JANUS_URL", "ws://127.0.0.1:8188/janus")
 HAVEN_JANUS_API_SECRET = env_str("HAVEN_JANUS_API_SECRET", "")
 HAVEN_JANUS_ADMIN_KEY = env_str("HAVEN_JANUS_ADMIN_KEY", "")
+# Every Janus server meetings may be placed on (the same secrets for all); by default only
+# HAVEN_JANUS_URL. Each meeting goes to the least loaded and stays there; one that has not
+# answered for HAVEN_JANUS_FAILOVER_SECONDS loses its meetings to the others.
+HAVEN_JANUS_SERVERS = env_ws_urls("HAVEN_JANUS_SERVERS", [HAVEN_JANUS_URL])
+HAVEN_JANUS_FAILOVER_SECONDS = env_float("HAVEN_JANUS_FAILOVER_SECONDS", 10.0)
+if not 1 <= HAVEN_JANUS_FAILOVER_SECONDS <= 3600:
+    raise ConfigError("HAVEN_JANUS_FAILOVER_SECONDS must be from 1 to 3600.")
 # Used only when Haven starts Janus itself (manage.py serve): its admin API, loopback only.
 HAVEN_JANUS_ADMIN_SECRET = env_str("HAVEN_JANUS_ADMIN_SECRET", "")
 HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
 HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
+# The UDP ports Janus sends and receives media on; two Janus on one machine need their own.
+HAVEN_JANUS_RTP_PORTS = env_str("HAVEN_JANUS_RTP_PORTS", "20000-40000")
 HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
 
 # TURN (coturn) for people whose network blocks UDP to the media server. Without

@@ -134,6 +134,11 @@ class MediaGateway:
     def __repr__(self) -> str:
         return f"<MediaGateway rooms={len(self._rooms)} client={self.client!r}>"
 
+    @property
+    def server(self) -> str:
+        """The media server this gateway talks to: its address, as configured."""
+        return self.client.url
+
     def _room_secret(self, room_key: str) -> str:
         # Derived, not random: the same secret after a Haven restart lets a new process
         # manage the rooms an old one left in a Janus that kept running.

@@ -277,6 +277,12 @@ class JanusClient:
         """Whether the websocket to Janus is up."""
         return self._ws is not None
 
+    @property
+    def started(self) -> bool:
+        """Whether start() succeeded (and close() was not called since): from then on the
+        client reconnects by itself whenever the connection drops."""
+        return self._started
+
     async def start(self, *, wait: float = 0.0) -> None:
         """Connect; keep trying for up to ``wait`` seconds. Raises JanusUnavailable."""
         if self._started:

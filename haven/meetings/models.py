@@ -33,6 +33,10 @@ class Meeting(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # A cancelled meeting has ended before it began: state ENDED, and this time.
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The Janus server (its address in HAVEN_JANUS_SERVERS) this meeting's media is on:
+    # set when its media room is first needed, changed only if that server is lost
+    # (haven/room/placement.py). Empty until then.
+    media_server = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["starts_at"]

@@ -7,7 +7,6 @@ HAVEN_METRICS_TOKEN, or a client address in HAVEN_METRICS_ALLOWED_ADDRESSES; eve
 else gets 404, as for a page that does not exist.
 """
 
-import asyncio
 import hmac
 import ipaddress
 from collections.abc import Iterable, Iterator
@@ -22,7 +21,7 @@ from prometheus_client.core import CollectorRegistry, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from haven.meetings.models import Meeting
-from haven.room.media import get_gateway
+from haven.room.media import servers_answering
 from haven.room.models import Participant
 
 JANUS_TIMEOUT = 3.0
@@ -31,8 +30,9 @@ JANUS_TIMEOUT = 3.0
 class Counts(Collector):
     """The gauges, from numbers gathered just before the scrape is rendered."""
 
-    def __init__(self, values: dict[str, float]) -> None:
+    def __init__(self, values: dict[str, float], janus: dict[str, bool]) -> None:
         self.values = values
+        self.janus = janus
 
     def collect(self) -> Iterator[Metric]:
         described = {
@@ -44,6 +44,14 @@ class Counts(Collector):
         }
         for name, help_text in described.items():
             yield GaugeMetricFamily(name, help_text, value=self.values[name])
+        each = GaugeMetricFamily(
+            "haven_janus_server_up",
+            "1 if this Janus media server answered this scrape, else 0.",
+            labels=["server"],
+        )
+        for server, up in self.janus.items():
+            each.add_metric([server], 1 if up else 0)
+        yield each
 
 
 def _database_counts() -> dict[str, float]:
@@ -53,16 +61,6 @@ def _database_counts() -> dict[str, float]:
         "haven_participants_in_rooms": live.filter(state=Participant.State.ADMITTED).count(),
         "haven_participants_waiting": live.filter(state=Participant.State.WAITING).count(),
     }
-
-
-async def _janus_up() -> int:
-    try:
-        async with asyncio.timeout(JANUS_TIMEOUT):
-            gateway = await get_gateway()
-            await gateway.client.info()
-    except Exception:  # down, refusing or slow: not up
-        return 0
-    return 1
 
 
 def allowed(request: HttpRequest) -> bool:
@@ -90,8 +88,9 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     if not allowed(request):
         raise Http404
     values = await sync_to_async(_database_counts)()
-    values["haven_janus_servers"] = 1
-    values["haven_janus_servers_up"] = await _janus_up()
+    janus = await servers_answering(JANUS_TIMEOUT)
+    values["haven_janus_servers"] = len(janus)
+    values["haven_janus_servers_up"] = sum(janus.values())
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Counts(values))
+    registry.register(Counts(values, janus))
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -40,23 +40,25 @@ async def retention_schedule(interval_minutes: float) -> None:
 async def _close_media_rooms(ended_here: list[str]) -> None:
     # Imported here: the media client pulls in the room app.
     from haven.room import groups
-    from haven.room.media import MEDIA_FAILURES, existing_gateway
+    from haven.room.media import MEDIA_FAILURES, existing_gateways
 
-    gateway = existing_gateway()
-    if gateway is None:
+    gateways = existing_gateways()
+    if not gateways:
         return  # no room was ever opened by this process
-    open_rooms = gateway.room_keys()
+    open_rooms = [key for gateway in gateways for key in gateway.room_keys()]
     ended_elsewhere = await database_sync_to_async(_ended_meetings)(open_rooms)
     layer = get_channel_layer()
     assert layer is not None
     for meeting in ended_elsewhere:
         if meeting.room_key not in ended_here:  # those were told when the job ended them
             await layer.group_send(groups.everyone(meeting), {"type": "room.ended"})
+    # Each server destroys only the rooms it has open (destroy_room ignores the others).
     for room_key in {*ended_here, *(meeting.room_key for meeting in ended_elsewhere)}:
-        try:
-            await gateway.destroy_room(room_key)
-        except MEDIA_FAILURES:
-            logger.warning("Could not destroy the media room of an ended meeting.")
+        for gateway in gateways:
+            try:
+                await gateway.destroy_room(room_key)
+            except MEDIA_FAILURES:
+                logger.warning("Could not destroy the media room of an ended meeting.")
 
 
 def _ended_meetings(room_keys: list[str]) -> list[Meeting]:

@@ -668,11 +668,14 @@ def let_go_of_server(server: str) -> int:
     return count
 
 
-def channels_in_meetings_held_here() -> list[str]:
-    """The connections of this Haven process of everyone admitted to a meeting in progress."""
+def channels_in_meetings_held_here(not_on_media_server: str | None = None) -> list[str]:
+    """The connections of this Haven process of everyone admitted to a meeting in progress
+    (with `not_on_media_server`: only in meetings placed on another media server)."""
     held = Participant.objects.filter(
         server=SERVER_NAME,
         state=Participant.State.ADMITTED,
         meeting__state=Meeting.State.LIVE,
     )
+    if not_on_media_server is not None:
+        held = held.exclude(meeting__media_server=not_on_media_server)
     return list(held.values_list("channel_name", flat=True))

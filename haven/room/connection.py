@@ -21,7 +21,7 @@ from haven.room import actions
 from haven.room import protocol as p
 from haven.room.access import Identity
 from haven.room.actions import Refused
-from haven.room.media import get_gateway
+from haven.room.media import gateway_for
 from haven.room.models import Participant
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class RoomConnection(AsyncWebsocketConsumer):
     media_token: str
     participant: Participant | None = None
     media: ParticipantMedia | None = None
+    # The media server `media` is on (its name in HAVEN_JANUS_SERVERS).
+    media_server = ""
     # Opening `media` in the background, from when the person is let in.
     media_opening: "asyncio.Task[ParticipantMedia] | None" = None
     greeted = False
@@ -65,10 +67,11 @@ class RoomConnection(AsyncWebsocketConsumer):
         return participant
 
     async def media_room(self) -> MediaGateway:
-        """This process's gateway, with the meeting's media room made (or adopted: another
-        Haven process may have made it; making it is idempotent)."""
+        """The gateway to the media server the meeting is on (placing it there first if it
+        is on none), with the meeting's media room made (or adopted: another Haven process
+        may have made it; making it is idempotent)."""
         meeting = self.identity.meeting
-        gateway = await get_gateway()
+        gateway = await gateway_for(meeting)
         await gateway.ensure_room(
             meeting.room_key, max_publishers=meeting.meeting_type.max_attendees + 2
         )

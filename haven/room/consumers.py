@@ -28,7 +28,7 @@ from haven.room.access import access_room
 from haven.room.actions import Refused
 from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL
 from haven.room.host_handlers import HostHandlers
-from haven.room.media import MEDIA_FAILURES
+from haven.room.media import MEDIA_FAILURES, forget_placement
 from haven.room.media_handlers import MediaHandlers
 from haven.room.models import Participant
 from haven.room.ratelimit import TokenBucket
@@ -266,8 +266,12 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         await self.send_message(p.MutedByHost())
 
     async def room_media_reset(self, event: dict[str, Any]) -> None:
-        """Janus restarted: this person's media is gone; they publish and subscribe again."""
-        if self.media is None or self.participant is None:
+        """The Janus server this person's media is on restarted, or was lost and the
+        meeting moved to another: their media is gone; they publish and subscribe again
+        (on whichever server the meeting is on now)."""
+        server = event.get("server", self.media_server)
+        forget_placement(self.identity.meeting, server)
+        if self.media is None or self.participant is None or server != self.media_server:
             return
         self.media = None  # its Janus session died with Janus; nothing to close
         self.host_muted = False  # a new room has no moderation

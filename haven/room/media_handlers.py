@@ -17,7 +17,7 @@ from haven.room import actions
 from haven.room import protocol as p
 from haven.room.actions import Refused
 from haven.room.connection import RoomConnection, check
-from haven.room.media import MEDIA_FAILURES, get_gateway
+from haven.room.media import MEDIA_FAILURES, get_servers
 from haven.room.models import Participant
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class MediaHandlers(RoomConnection):
         meeting = self.identity.meeting
         gateway = await self.media_room()
         await gateway.allow(meeting.room_key, self.media_token)
+        self.media_server = gateway.server
         self.media = await gateway.open_participant(
             meeting.room_key,
             participant_id=participant.public_id,
@@ -159,9 +160,9 @@ class MediaHandlers(RoomConnection):
         if media is not None:
             await media.close()
         try:
-            gateway = await get_gateway()
+            gateway = (await get_servers()).gateway(self.media_server)
             await gateway.disallow(self.identity.meeting.room_key, self.media_token)
-        except MEDIA_FAILURES:
+        except (KeyError, *MEDIA_FAILURES):
             pass  # the room is gone or Janus is down: the token is useless either way
 
 

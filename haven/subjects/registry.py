@@ -351,6 +351,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
             "ended_at",
             "cancelled_at",
         ),
+        "media_server": MEDIA,
     },
     "meetings.HouseRules": {
         **_all(SERVICE, "id", "version", "text", "easy_read", "sha256", "created_at"),

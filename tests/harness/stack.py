@@ -56,12 +56,35 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     # Another Haven process of the same deployment listens here (several_processes).
     uds: Path | None = None
+    # With live_stack(janus_servers=2): the Janus servers after the first, same secrets.
+    more_janus: list[JanusProcess] = field(default_factory=list)
 
     def restart_janus(self) -> None:
         """Stop Janus and start it again on the same configuration, as after a crash."""
         assert self.janus_process is not None
         self.janus_process.kill()
         run_in_namespace(self.namespace, self.janus_process.start)
+
+    @property
+    def janus_processes(self) -> list[JanusProcess]:
+        """Every Janus of the stack, in the order of HAVEN_JANUS_SERVERS."""
+        assert self.janus_process is not None
+        return [self.janus_process, *self.more_janus]
+
+    @property
+    def janus_urls(self) -> list[str]:
+        """The address of each Janus, as Haven's settings and database name it."""
+        return [janus.settings.api_url for janus in self.janus_processes]
+
+    def kill_janus(self, index: int) -> None:
+        """Kill one Janus (SIGKILL), as a crash would; it stays down until start_janus."""
+        self.janus_processes[index].kill()
+
+    def start_janus(self, index: int) -> None:
+        """Start one Janus again (if it is not running) on its configuration."""
+        janus = self.janus_processes[index]
+        if not janus.running:
+            run_in_namespace(self.namespace, janus.start)
 
     @property
     def base_url(self) -> str:
@@ -246,16 +269,24 @@ def _environment(
 
 @contextlib.contextmanager
 def live_stack(
-    folder: Path, *, collected_static: bool = False, turn: bool = False
+    folder: Path,
+    *,
+    collected_static: bool = False,
+    turn: bool = False,
+    janus_servers: int = 1,
+    failover_seconds: float | None = None,
 ) -> Iterator[Stack]:
     """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
 
     The database is new: a SQLite file in the folder, or with HAVEN_TEST_DATABASE=postgres
     a PostgreSQL database made for this stack and dropped after it. ``collected_static``:
     serve static files as in production (collectstatic, with their compressed copies)
-    rather than from the source tree. ``turn``: Debian's coturn runs as a host of its own on
-    the namespace's link, in a namespace that takes hv1 (tests/harness/turn.py), Haven gives browsers credentials for it, and browsers relay
-    all their media through it (HAVEN_TURN_FORCE_RELAY).
+    rather than from the source tree. ``turn``: Debian's coturn runs as a host of its own
+    on the namespace's link, in a namespace that takes hv1 (tests/harness/turn.py), Haven
+    gives browsers credentials for it, and browsers relay all their media through it
+    (HAVEN_TURN_FORCE_RELAY). ``janus_servers``: that many Janus processes in the
+    namespace, with the same secrets, all in HAVEN_JANUS_SERVERS; ``failover_seconds``:
+    HAVEN_JANUS_FAILOVER_SECONDS.
     """
     with (
         databases.fresh_database(folder, "haven") as db,
@@ -277,10 +308,16 @@ def live_stack(
             janus_settings,
         )
         stack.janus_process = janus
+        stack.more_janus = _more_janus(folder, janus_settings, janus_servers)
+        if janus_servers > 1:
+            env["HAVEN_JANUS_SERVERS"] = ",".join(stack.janus_urls)
+        if failover_seconds is not None:
+            env["HAVEN_JANUS_FAILOVER_SECONDS"] = str(failover_seconds)
         try:
             # Started from a thread inside the namespace, Janus lives there, and so does
             # the readiness probe that talks to it.
-            run_in_namespace(namespace, janus.start)
+            for each in stack.janus_processes:
+                run_in_namespace(namespace, each.start)
             _spawn_smtp(stack, smtp_port)
             stack.manage("migrate", "--no-input", "-v", "0")
             stack.manage("load_policy")
@@ -291,7 +328,23 @@ def live_stack(
             yield stack
         finally:
             _stop(stack.processes)
-            janus.stop()
+            for each in stack.janus_processes:
+                each.stop()
+
+
+def _more_janus(folder: Path, first: JanusSettings, count: int) -> list[JanusProcess]:
+    """Janus servers beside the first: the same secrets, their own ports and folders."""
+    more = []
+    for number in range(2, count + 1):
+        # Disjoint media ports, so that two servers never compete for one.
+        ports = f"{40000 + number * 1000}-{40999 + number * 1000}"
+        settings = replace(
+            first, ws_port=pick_port(), admin_ws_port=pick_port(), rtp_port_range=ports
+        )
+        more.append(
+            JanusProcess(write_janus_config(folder / f"janus-{number}", settings), settings)
+        )
+    return more
 
 
 def _spawn_smtp(stack: Stack, smtp_port: int) -> None:

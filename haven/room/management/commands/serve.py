@@ -121,6 +121,7 @@ def _janus_settings() -> JanusSettings:
         admin_ws_port=settings.HAVEN_JANUS_ADMIN_PORT,
         admin_key=settings.HAVEN_JANUS_ADMIN_KEY,
         ice_interface=settings.HAVEN_JANUS_ICE_INTERFACE,
+        rtp_port_range=settings.HAVEN_JANUS_RTP_PORTS,
     )
 
 
