@@ -7,7 +7,11 @@ os.environ.setdefault("HAVEN_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("HAVEN_DATA_DIR", tempfile.mkdtemp(prefix="haven-unit-"))
 
 from haven.settings import *  # noqa: F403
-from haven.settings import DATABASES
+from haven.settings import DATABASES, STATIC_ROOT
+
+# Unit tests that build Haven's ASGI handler load its middleware, and WhiteNoise warns
+# when the collected-files folder does not exist (the live stacks collect into their own).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
