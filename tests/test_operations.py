@@ -69,7 +69,7 @@ def open_database_connections(stack) -> int:
 def test_page_requests_leave_no_database_connections_open_behind_them(stack):
     """Under ASGI each page request runs in a thread of its own, and SQLite connections
     are kept open for the meeting connections' thread: each request's must close with it
-    (without that, 300 requests left about 12 open)."""
+    (without that, 300 requests left over 20 open)."""
     host, _ = flows.sign_in(stack)
     before = open_database_connections(stack)
     for _ in range(300):
