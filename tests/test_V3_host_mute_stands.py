@@ -7,18 +7,63 @@ itself says so, to a probe in the room), and they are told `muted_by_host` again
 their own `unmute_self` lifts it.
 """
 
+import datetime as dt
 import json
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
+from haven.audit.log import Actor
+from haven.audit.models import AuditEvent
+from haven.invitations.models import Invitation
+from haven.meetings.models import Meeting as MeetingRow
+from haven.policy.rules import Role, Source
+from haven.room import actions
+from haven.room.access import Identity
+from haven.room.models import Participant
 from tests.harness import database, flows, ui
 from tests.harness.browser import chromium
 from tests.harness.flows import Socket
 from tests.harness.janus_probe import JanusProbe
 from tests.harness.stack import Stack
+from tests.harness.unit import scheduled_meeting
 from tests.test_in_meeting_protocol import Meeting, media_session_opened, start_meeting
 from tests.test_media_janus import synthetic_offer
+
+
+@pytest.mark.django_db
+def test_V3_the_host_mute_stays_on_the_row_through_lost_feeds_until_the_person_unmutes():
+    meeting = scheduled_meeting()
+    MeetingRow.objects.filter(pk=meeting.pk).update(state=MeetingRow.State.LIVE)
+    invitation = Invitation.objects.create(
+        meeting=meeting,
+        name="Sam Carter",
+        email="sam@example.org",
+        role="parent_carer",
+        expires_at=meeting.starts_at + dt.timedelta(days=1),
+        invited_by=meeting.host,
+    )
+    admitted = Participant.State.ADMITTED
+    host = Participant.objects.create(
+        public_id="p_host", meeting=meeting, user=meeting.host, name="Alex", state=admitted
+    )
+    sam = Participant.objects.create(
+        public_id="p_sam", meeting=meeting, invitation=invitation, name="Sam", state=admitted
+    )
+    identity = Identity(meeting, Role.HOST, "Alex Morgan", user=meeting.host)
+
+    assert [t.public_id for t in actions.do_mute(host, identity, "p_sam")] == ["p_sam"]
+    assert actions.do_record_feed(sam, Source.CAMERA, 42, "0") is True
+    actions.do_forget_feed(sam)  # the media server restarted: the feed is gone, not the mute
+    assert actions.host_mute_stands(sam)
+    assert actions.do_record_feed(sam, Source.CAMERA, 43, "0") is True
+    assert actions.host_mute_stands(host) is False  # the host muted nobody else
+
+    assert actions.do_unmute_self(sam, Actor.invitee(invitation)) is True
+    assert actions.do_unmute_self(sam, Actor.invitee(invitation)) is False
+    assert actions.do_record_feed(sam, Source.CAMERA, 44, "0") is False
+    assert AuditEvent.objects.filter(action="room.unmuted_self").count() == 1
 
 
 def publish(socket: Socket) -> dict[str, Any]:
