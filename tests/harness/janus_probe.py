@@ -56,6 +56,7 @@ class JanusProbe:
                 subprotocols=[Subprotocol("janus-protocol")],
                 open_timeout=5,
                 proxy=None,
+                legacy=True,  # a long-lived connection closed by close()
             ),
         )
         probe = cls(ws, settings.api_secret)
