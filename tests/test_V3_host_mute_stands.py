@@ -197,10 +197,21 @@ def test_V3_the_attendee_page_shows_the_host_mute_again_after_janus_restarts(sta
         muted_at = ui.inbound(host)["audio"]["packets"]
         host.wait_for_timeout(2000)
         assert ui.inbound(host)["audio"]["packets"] - muted_at <= 2
+        assert muted_on_janus(stack, meeting.id) == {"Sam Carter": True, "Alex Morgan": False}
 
         # Sam unmutes themself: the sound comes back.
         page.locator("#mic-button").click()
         page.wait_for_function("() => window.haven.mic.enabled === true")
         assert ui.haven(page, "mic.hostMuted") is False
         assert ui.wait_for_inbound(host, kind="audio", more_than=muted_at + 10) > muted_at + 10
+        assert muted_on_janus(stack, meeting.id) == {"Sam Carter": False, "Alex Morgan": False}
     assert len(ui.audit_about(stack, "room.mute_reapplied", meeting.id)) == 1
+
+
+def muted_on_janus(stack: Stack, meeting_id: str) -> dict[str, bool]:
+    """Janus's own list of whose microphone it has muted, by name."""
+    probe = JanusProbe.join(stack, meeting_id)
+    try:
+        return {name: probe.audio_moderated(name) for name in ("Sam Carter", "Alex Morgan")}
+    finally:
+        probe.close()

@@ -43,6 +43,8 @@ class JanusProbe:
         self._ws = ws
         self._api_secret = api_secret
         self.events: list[dict[str, Any]] = []
+        # The feeds whose media is up, as Janus listed them to the probe when it joined.
+        self.publishers: list[dict[str, Any]] = []
         self._ids: dict[str, int] = {}
 
     @classmethod
@@ -79,7 +81,17 @@ class JanusProbe:
         body = {"request": "join", "ptype": "publisher", "room": room, "token": token}
         joined = probe._request({**body, "display": "test probe"})
         assert joined.get("videoroom") == "joined", joined
+        probe.publishers = joined.get("publishers", [])
         return probe
+
+    def audio_moderated(self, display: str) -> bool:
+        """Whether Janus listed the audio of `display`'s feed as muted by moderation when
+        the probe joined (Janus lists only feeds whose media is up)."""
+        feeds = [p for p in self.publishers if p.get("display") == display]
+        assert len(feeds) == 1, f"Janus lists {len(feeds)} feeds of {display}"
+        audio = [s for s in feeds[0].get("streams", []) if s.get("type") == "audio"]
+        assert len(audio) == 1, feeds[0]
+        return bool(audio[0].get("moderated", False))
 
     def _send(self, message: dict[str, Any]) -> dict[str, Any]:
         transaction = secrets.token_hex(6)
