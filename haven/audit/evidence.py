@@ -498,7 +498,8 @@ def _media(log: _Log) -> Section:
         "By construction: only the host's screen share reaches the media server, and only "
         "a person themself can unmute their microphone or turn on their camera."
     )
-    for event in log.of("room.screen_shared", "room.asked", "room.muted", "protocol.refused"):
+    kinds = ("room.screen_shared", "room.asked", "room.muted", "room.mute_reapplied")
+    for event in log.of(*kinds, "protocol.refused"):
         if event.action == "room.screen_shared":
             text = f"{log.actor(event)} (the host) shared their screen."
         elif event.action == "room.asked":
@@ -508,6 +509,8 @@ def _media(log: _Log) -> Section:
         elif event.action == "room.muted":
             whom = "everyone" if event.details.get("everyone") else "one person"
             text = f"{log.actor(event)} muted {whom}."
+        elif event.action == "room.mute_reapplied":
+            text = "Haven muted a new feed of someone the host had muted (not yet unmuted)."
         else:
             kind = str(event.details.get("message_type", ""))
             request = REFUSAL_WORDS.get(kind, f"a \u201c{kind}\u201d request")

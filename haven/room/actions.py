@@ -559,9 +559,31 @@ def do_mute(
         everyone=target_public_id is None,
         count=len(targets),
     )
+    # Kept on their row until they unmute themselves: their next feed is muted too (V3).
+    # The update waits for a feed being recorded meanwhile (do_record_feed locks the row),
+    # and the targets are read again after it, so either that feed is muted here or
+    # do_record_feed sees the flag.
+    muted = Participant.objects.filter(pk__in=[target.pk for target in targets])
+    muted.update(host_muted=True)
+    targets = list(muted.order_by("pk"))
     for target in targets:
         groups.signal_on_commit(target.channel_name, {"type": "room.muted_by_host"})
     return targets
+
+
+def host_mute_stands(participant: Participant) -> bool:
+    """Whether the host's mute stands for this person (they have not unmuted since)."""
+    return Participant.objects.filter(pk=participant.pk, host_muted=True).exists()
+
+
+@transaction.atomic
+def do_unmute_self(participant: Participant, actor: Actor) -> bool:
+    """The person lifts the host's mute from themself: the only way it is lifted (V3).
+    Returns whether the host had muted them."""
+    lifted = Participant.objects.filter(pk=participant.pk, host_muted=True).update(host_muted=False)
+    if lifted:
+        record("room.unmuted_self", actor, meeting=participant.meeting)
+    return bool(lifted)
 
 
 def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Participant]:
@@ -615,11 +637,13 @@ def do_end_unended_meeting(meeting: Meeting) -> int | None:
 
 
 @transaction.atomic
-def do_record_feed(participant: Participant, source: Source, feed_id: int, audio_mid: str) -> None:
-    """Note a feed whose media is now up, and tell the meeting."""
-    participant.refresh_from_db()
+def do_record_feed(participant: Participant, source: Source, feed_id: int, audio_mid: str) -> bool:
+    """Note a feed whose media is now up, and tell the meeting. Returns whether the host's
+    mute stands for it (V3): the caller mutes it on the media server again."""
+    # Locked: a host's mute at this moment waits, then finds this feed (see do_mute).
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update())
     if participant.state != Participant.State.ADMITTED:
-        return
+        return False
     if source is Source.SCREEN:
         participant.screen_feed_id = feed_id
         participant.save(update_fields=["screen_feed_id"])
@@ -629,6 +653,7 @@ def do_record_feed(participant: Participant, source: Source, feed_id: int, audio
         participant.save(update_fields=["feed_id", "audio_mid"])
     feed = p.Feed(feed=feed_id, participant=participant.public_id, source=source.value)
     groups.send_on_commit(groups.in_meeting(participant.meeting), p.FeedAdded(feed=feed))
+    return source is Source.CAMERA and participant.host_muted and bool(audio_mid)
 
 
 @transaction.atomic

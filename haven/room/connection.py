@@ -45,7 +45,6 @@ class RoomConnection(AsyncWebsocketConsumer):
     # Opening `media` in the background, from when the person is let in.
     media_opening: "asyncio.Task[ParticipantMedia] | None" = None
     greeted = False
-    host_muted = False
 
     async def require_participant(self) -> Participant:
         if self.participant is None:

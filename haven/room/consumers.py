@@ -262,7 +262,6 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         await self.end_connection(p.Removed())
 
     async def room_muted_by_host(self, event: dict[str, Any]) -> None:
-        self.host_muted = True
         await self.send_message(p.MutedByHost())
 
     async def room_media_reset(self, event: dict[str, Any]) -> None:
@@ -274,7 +273,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         if self.media is None or self.participant is None or server != self.media_server:
             return
         self.media = None  # its Janus session died with Janus; nothing to close
-        self.host_muted = False  # a new room has no moderation
+        # A host's mute stays on their row: their next feed is muted again (V3).
         await database_sync_to_async(actions.do_forget_feed)(self.participant)
         await self.send_message(p.MediaRestarted())
 

@@ -9,7 +9,7 @@ import re
 from channels.db import database_sync_to_async
 from django.db.models import Exists, OuterRef, Q
 
-from haven.audit.log import record
+from haven.audit.log import Actor, record
 from haven.media.gateway import MediaEvent, ParticipantMedia
 from haven.policy import rules
 from haven.policy.rules import Decision, Source
@@ -36,10 +36,29 @@ class MediaHandlers(RoomConnection):
         check(rules.may_publish(self.identity.role, source, audio, video))
         media = await self.open_media(participant)
         feed_id, answer = await media.publish(message.jsep.sdp, source.value)
+        muted_again = source is Source.CAMERA and await self.keep_host_mute(participant, media)
         # The meeting hears of the feed once its media is up (on_media_event): Janus
         # refuses subscriptions to a publisher whose connection is not up yet.
         reply = p.Published(feed=feed_id, jsep=p.AnswerJsep(type="answer", sdp=answer))
         await self.send_message(reply, message.id)
+        if muted_again:
+            await self.send_message(p.MutedByHost())
+
+    async def keep_host_mute(self, participant: Participant, media: ParticipantMedia) -> bool:
+        """The host muted this person and they have not unmuted themselves: their new feed
+        (after a resume, a media server restart or a move) is muted too, before any of its
+        sound can flow (rule V3: nobody is unmuted by anyone else, Haven included).
+        Returns whether it was; the caller tells them again."""
+        stands = await database_sync_to_async(actions.host_mute_stands)(participant)
+        if not stands or media.feed_id is None or not media.audio_mid:
+            return False
+        gateway = await self.media_room()
+        await gateway.mute(self.identity.meeting.room_key, media.feed_id, media.audio_mid)
+        # No personal data in it: that the meeting's standing mute was applied again.
+        await database_sync_to_async(record)(
+            "room.mute_reapplied", Actor.system(), meeting=self.identity.meeting
+        )
+        return True
 
     async def on_unpublish(self, message: p.Unpublish) -> None:
         participant = await self.require_media()
@@ -72,13 +91,12 @@ class MediaHandlers(RoomConnection):
 
     async def on_unmute_self(self, message: p.UnmuteSelf) -> None:
         """Only ever the sender's own microphone: the message names nobody (rule V3)."""
-        await self.require_media()
-        if self.host_muted and self.media is not None:
+        participant = await self.require_media()
+        if self.media is not None:
+            # Always, not only when the flag is set: it only ever unmutes their own feed,
+            # and it also undoes a standing mute applied again just as they unmuted.
             await self.media.unmute_own_audio()
-            await database_sync_to_async(record)(
-                "room.unmuted_self", self.identity.actor, meeting=self.identity.meeting
-            )
-        self.host_muted = False
+        await database_sync_to_async(actions.do_unmute_self)(participant, self.identity.actor)
         await self.send_message(p.Unmuted(), message.id)
 
     async def require_media_and_feed(self, feed_id: int) -> Participant:
@@ -143,10 +161,17 @@ class MediaHandlers(RoomConnection):
             return
         source = Source(event.source)
         feed_id = media.screen_feed_id if source is Source.SCREEN else media.feed_id
-        if feed_id is not None:
-            await database_sync_to_async(actions.do_record_feed)(
-                participant, source, feed_id, media.audio_mid
-            )
+        if feed_id is None:
+            return
+        mute_stands = await database_sync_to_async(actions.do_record_feed)(
+            participant, source, feed_id, media.audio_mid
+        )
+        if mute_stands:
+            # Muted when it was published already; again, for a host's mute that came
+            # while its media was still coming up (before do_record_feed gave it an id
+            # on_mute could mute). The host's mute told them, so nothing is sent.
+            gateway = await self.media_room()
+            await gateway.mute(self.identity.meeting.room_key, feed_id, media.audio_mid)
 
     async def close_media(self) -> None:
         opening, self.media_opening = self.media_opening, None

@@ -52,6 +52,10 @@ class Participant(models.Model):
     feed_id = models.BigIntegerField(null=True, blank=True)
     audio_mid = models.CharField(max_length=16, blank=True)
     screen_feed_id = models.BigIntegerField(null=True, blank=True)
+    # The host muted them; only their own unmute_self clears it. Kept here, not in the
+    # connection, so that it holds for their next feed too: after a resume on another
+    # process, a media server restart or a move to another media server (rule V3).
+    host_muted = models.BooleanField(default=False, help_text="Rule V3.")
     connected_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     admitted_by = models.ForeignKey(

@@ -231,13 +231,6 @@ export async function onUnmuted() {
   return Boolean(room.micTrack?.enabled);
 }
 
-/** A new media room has no moderation: the host's mute went with the old one. */
-export function forgetHostMute() {
-  room.hostMuted = false;
-  room.unmuteRequested = false;
-  renderMicrophone();
-}
-
 export function stopLocalMedia() {
   room.cameraWanted = false;
   for (const track of [room.micTrack, room.cameraTrack]) track?.stop();

@@ -4,7 +4,7 @@
  * receive. The browser never talks to the media server itself: Haven relays the SDP and
  * the ICE candidates, and decides whether we may send or receive at all.
  */
-import { forgetHostMute, getMicrophoneTrack, renderMicrophone } from "./devices.js";
+import { getMicrophoneTrack, renderMicrophone } from "./devices.js";
 import { announce, describeFailure, showError } from "./notices.js";
 import { ProtocolError } from "./protocol.js";
 import { hooks, liveConnection, nameOf, room } from "./state.js";
@@ -150,7 +150,7 @@ export async function republishAfterRestart() {
   for (const feedId of [...room.feeds.keys()]) removeFeed(feedId);
   hooks.peerConnections.publisher?.close();
   room.ownFeed = null;
-  forgetHostMute();
+  // A host's mute stays (V3): the server mutes the new feed too and says muted_by_host.
   announce("The video connection was interrupted. Reconnecting…");
   const pc = createPublisher();
   try {
