@@ -34,7 +34,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.http.multipartparser import MultiPartParser
 from django.test import RequestFactory
 from django.test.client import encode_multipart
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from haven.accounts.models import RoleGrant, User
@@ -44,12 +43,11 @@ from haven.documents.actions import Document, DocumentError, do_send_document
 from haven.documents.filetypes import KINDS, NotAllowed, check_document
 from haven.documents.uploads import DocumentUploadHandler, InMemoryBodyASGIHandler
 from haven.invitations.models import Invitation
-from haven.meetings.actions import do_create_meeting
-from haven.policy.loader import load_policy
 from tests.harness import database, flows, ui
 from tests.harness.browser import chromium
 from tests.harness.stack import Stack
 from tests.harness.staff import sign_in_staff
+from tests.harness.unit import scheduled_meeting
 
 SUBJECT = "A document for"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -613,20 +611,8 @@ def test_S4_request_bodies_and_uploads_never_go_to_temporary_files(monkeypatch, 
 
 @pytest.fixture
 def meeting_with_invitees(db):
-    policy = load_policy()
-    host = User.objects.create_user(
-        email="host@example.org",
-        full_name="Alex Morgan",
-        job_title="IASS Officer",
-        organisation=policy.organisation,
-    )
-    RoleGrant.objects.create(user=host, role=StaffRole.HOST)
-    meeting = do_create_meeting(
-        host,
-        title="Review",
-        meeting_type=policy.meeting_types.get(key="one_to_one"),
-        starts_at=timezone.now() + dt.timedelta(days=1),
-    )
+    meeting = scheduled_meeting()
+    host = meeting.host
     invitations = [
         Invitation.objects.create(
             meeting=meeting,

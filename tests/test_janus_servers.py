@@ -36,10 +36,9 @@ from tests.harness.browser import chromium
 from tests.harness.flows import Socket
 from tests.harness.netns import pick_port, run_in_namespace
 from tests.harness.stack import Stack, live_stack, several_processes
-from tests.harness.staff import sign_in_browser
 from tests.harness.unit import scheduled_meeting
 from tests.test_media_janus import synthetic_offer
-from tests.test_meeting_browser import prejoin, schedule_and_invite, wait_for_media
+from tests.test_meeting_browser import two_people_seeing_each_other, wait_for_media
 
 T = TypeVar("T")
 A, B, C = "ws://127.0.0.1:1/a", "ws://127.0.0.1:2/b", "ws://127.0.0.1:3/c"
@@ -498,24 +497,8 @@ def test_issue7_a_meeting_moves_to_the_other_janus_when_its_own_dies_and_video_c
     After the grace the meeting moves to the other Janus, both pages publish and subscribe
     there by themselves, and nobody is let in again."""
     stack = servers
-    attendee_email = flows.unique_email("sam")
-    host_email = flows.unique_email("host")
-    password = stack.create_staff(host_email)
     with chromium(stack) as browser:
-        host = browser.new_context().new_page()
-        attendee = browser.new_context().new_page()
-        sign_in_browser(host, stack, host_email, password)
-        meeting_id = schedule_and_invite(host, stack, attendee_email)
-        link, passcode = flows.read_access_emails(stack, attendee_email)
-        attendee.goto(link)
-        attendee.get_by_label("Passcode").fill(passcode)
-        attendee.get_by_role("button", name="Continue").click()
-        prejoin(attendee, camera=True)
-        host.goto(f"{stack.base_url}/room/{meeting_id}/")
-        prejoin(host, camera=True)
-        host.get_by_role("button", name="Let in Sam Carter").click()
-        assert wait_for_media(attendee)["video"]["frames"] > 0
-        assert wait_for_media(host)["video"]["frames"] > 0
+        host, attendee, meeting_id = two_people_seeing_each_other(browser, stack)
 
         was_on = stack.janus_urls.index(placed_on(stack, meeting_id))
         other = 1 - was_on

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.harness import flows
 from tests.harness.browser import axe_violations, chromium, chromiums
@@ -175,26 +175,33 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
     assert [r for r in stack.audit("meeting.ended") if host_email in r["actor_label"]]
 
 
-def test_media_comes_back_after_janus_restarts(stack):
-    """Janus crashes mid-meeting: Haven reconnects, re-creates the room, media flows again."""
+def two_people_seeing_each_other(browser: Browser, stack) -> tuple[Page, Page, str]:
+    """A host and Sam Carter, each with a camera, in a meeting: both pages show the
+    other's video. Returns (host page, attendee page, meeting id)."""
     attendee_email = flows.unique_email("sam")
     host_email = flows.unique_email("host")
     password = stack.create_staff(host_email)
+    host = browser.new_context().new_page()
+    attendee = browser.new_context().new_page()
+    sign_in_browser(host, stack, host_email, password)
+    meeting_id = schedule_and_invite(host, stack, attendee_email)
+    link, passcode = flows.read_access_emails(stack, attendee_email)
+    attendee.goto(link)
+    attendee.get_by_label("Passcode").fill(passcode)
+    attendee.get_by_role("button", name="Continue").click()
+    prejoin(attendee, camera=True)
+    host.goto(f"{stack.base_url}/room/{meeting_id}/")
+    prejoin(host, camera=True)
+    host.get_by_role("button", name="Let in Sam Carter").click()
+    assert wait_for_media(attendee)["video"]["frames"] > 0
+    assert wait_for_media(host)["video"]["frames"] > 0
+    return host, attendee, meeting_id
+
+
+def test_media_comes_back_after_janus_restarts(stack):
+    """Janus crashes mid-meeting: Haven reconnects, re-creates the room, media flows again."""
     with chromium(stack) as browser:
-        host = browser.new_context().new_page()
-        attendee = browser.new_context().new_page()
-        sign_in_browser(host, stack, host_email, password)
-        meeting_id = schedule_and_invite(host, stack, attendee_email)
-        link, passcode = flows.read_access_emails(stack, attendee_email)
-        attendee.goto(link)
-        attendee.get_by_label("Passcode").fill(passcode)
-        attendee.get_by_role("button", name="Continue").click()
-        prejoin(attendee, camera=True)
-        host.goto(f"{stack.base_url}/room/{meeting_id}/")
-        prejoin(host, camera=True)
-        host.get_by_role("button", name="Let in Sam Carter").click()
-        assert wait_for_media(attendee)["video"]["frames"] > 0
-        assert wait_for_media(host)["video"]["frames"] > 0
+        host, attendee, _ = two_people_seeing_each_other(browser, stack)
 
         stack.restart_janus()
         started = time.monotonic()
