@@ -18,6 +18,7 @@ from haven.env import (
     env_ws_urls,
     origin_of,
 )
+from haven.media.janus_config import check_port_range
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HAVEN_DATA_DIR", str(BASE_DIR / "var")))
@@ -304,6 +305,12 @@ HAVEN_JANUS_ADMIN_PORT = env_int("HAVEN_JANUS_ADMIN_PORT", 7188)
 HAVEN_JANUS_ICE_INTERFACE = env_str("HAVEN_JANUS_ICE_INTERFACE", "") or None
 # The UDP ports Janus sends and receives media on; two Janus on one machine need their own.
 HAVEN_JANUS_RTP_PORTS = env_str("HAVEN_JANUS_RTP_PORTS", "20000-40000")
+try:
+    check_port_range(HAVEN_JANUS_RTP_PORTS)
+except ValueError:
+    raise ConfigError(
+        f"HAVEN_JANUS_RTP_PORTS must be LOW-HIGH, e.g. 20000-40000, not {HAVEN_JANUS_RTP_PORTS!r}."
+    ) from None
 HAVEN_JANUS_RUN_DIR = Path(env_str("HAVEN_JANUS_RUN_DIR", str(DATA_DIR / "run" / "janus")))
 
 # TURN (coturn) for people whose network blocks UDP to the media server. Without

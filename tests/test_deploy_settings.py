@@ -98,3 +98,16 @@ def test_websocket_and_form_origins_default_to_the_base_url_origin(tmp_path):
     )
     both = "['https://haven.example.org', 'https://haven.example.org:8443']"
     assert result.stdout.strip() == f"{both} {both}", result.stderr
+
+
+def test_a_bad_janus_media_port_range_is_named(tmp_path):
+    for bad in ("20000", "40000-20000", "1-70000", "ports"):
+        result = load_settings(HAVEN_DATA_DIR=str(tmp_path), HAVEN_JANUS_RTP_PORTS=bad)
+        assert result.returncode != 0
+        assert f"HAVEN_JANUS_RTP_PORTS must be LOW-HIGH, e.g. 20000-40000, not {bad!r}" in (
+            result.stderr
+        )
+    fine = load_settings(
+        "s.HAVEN_JANUS_RTP_PORTS", HAVEN_DATA_DIR=str(tmp_path), HAVEN_JANUS_RTP_PORTS="30000-30100"
+    )
+    assert fine.returncode == 0 and fine.stdout.strip() == "30000-30100"

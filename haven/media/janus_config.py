@@ -106,7 +106,7 @@ class JanusSettings:
             raise ValueError("ws_port and admin_ws_port must differ")
         for name in ("api_secret", "admin_secret", "admin_key"):
             _check_secret(name, getattr(self, name))
-        _check_port_range(self.rtp_port_range)
+        check_port_range(self.rtp_port_range)
         if self.ice_interface is not None and not _INTERFACE.match(self.ice_interface):
             raise ValueError(f"invalid ice_interface {self.ice_interface!r}")
         if self.session_timeout < 0:
@@ -157,7 +157,8 @@ def _check_secret(name: str, value: str) -> None:
         raise ValueError(f"{name} must be a non-empty string without control characters")
 
 
-def _check_port_range(value: str) -> None:
+def check_port_range(value: str) -> None:
+    """Refuse a media port range that is not LOW-HIGH within 1-65535."""
     match = _PORT_RANGE.match(value)
     if not match or not 1 <= int(match[1]) <= int(match[2]) <= 65535:
         raise ValueError(f"invalid rtp_port_range {value!r} (expected e.g. '20000-40000')")
