@@ -1,8 +1,14 @@
 """Staff pages in a real browser: axe-core clean, usable by keyboard, fine at 320 px."""
 
 import base64
+import io
+import re
+import time
+from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.harness import flows, totp
@@ -10,12 +16,20 @@ from tests.harness.browser import axe_violations, chromium
 
 pytestmark = pytest.mark.browser
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 def check(page: Page, where: str) -> None:
     assert axe_violations(page) == [], f"axe-core violations on {where}"
     assert page.evaluate(FITS), f"{where} scrolls sideways at {page.viewport_size}"
+
+
+def read_qr_code(png: bytes) -> str:
+    """What an authenticator app would read from the QR code in this screenshot."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    assert len(found) == 1, f"{len(found)} QR codes read"
+    return found[0].text
 
 
 def type_into(page: Page, label: str, text: str) -> None:
@@ -37,10 +51,31 @@ def test_staff_pages_are_accessible_and_work_by_keyboard(stack):
         page.keyboard.press("Enter")
 
         expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
-        expect(page.get_by_role("img", name="QR code for adding Haven")).to_be_visible()
+        qr_image = page.get_by_role("img", name="QR code for adding Haven")
+        expect(qr_image).to_be_visible()
         check(page, "authenticator set-up page")
+        page.screenshot(path=ARTIFACTS / "enrol-320.png", full_page=True)
         secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        # The QR code is drawn, and an app scanning it gets this account's secret.
+        assert qr_image.evaluate("img => img.complete && img.naturalWidth") > 0
+        scanned = read_qr_code(qr_image.screenshot())
+        assert scanned.startswith("otpauth://totp/"), scanned
+        assert f"secret={secret}" in scanned
+
+        # A wrong code, then the right one straight away: told to wait, not that it is wrong.
         secret_hex = base64.b32decode(secret + "=" * (-len(secret) % 8)).hex()
+        type_into(page, "Code", "000000")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("That code is not right").first).to_be_visible()
+        page.get_by_label("Code", exact=True).fill("")
+        type_into(page, "Code", totp.code_at(secret_hex, totp.current_step()))
+        page.keyboard.press("Enter")
+        told_to_wait = page.get_by_text(re.compile(r"Wait \d+ seconds?, then type it again"))
+        expect(told_to_wait.first).to_be_visible()
+        expect(page.get_by_text("That code is not right")).to_have_count(0)
+        check(page, "authenticator set-up page, told to wait")
+        time.sleep(1.1)  # the wait it named (one wrong code: 1 second)
+        page.get_by_label("Code", exact=True).fill("")
         type_into(page, "Code", totp.code_at(secret_hex, totp.current_step()))
         page.keyboard.press("Enter")
 

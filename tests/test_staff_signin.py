@@ -91,6 +91,18 @@ def test_a_wrong_code_is_refused_and_a_used_code_cannot_be_used_again(stack):
     assert thief.get("/accounts/").status_code == 302
 
 
+def test_a_right_code_too_soon_after_a_wrong_one_says_how_long_to_wait(stack):
+    client, email, _ = _password_only(stack)
+    flows.post_form(client, "/accounts/two-factor/", {"code": "000000"})
+    too_soon = flows.post_form(client, "/accounts/two-factor/", {"code": totp.fresh_code(email)})
+    assert too_soon.status_code == 200
+    assert "Wait 1 second, then type it again." in too_soon.text
+    assert "That code is not right" not in too_soon.text
+    time.sleep(1.1)
+    code = totp.fresh_code(email)
+    assert flows.post_form(client, "/accounts/two-factor/", {"code": code}).status_code == 302
+
+
 def test_the_second_step_cannot_be_skipped_or_done_without_the_first(stack):
     stranger = stack.http()
     response = stranger.get("/accounts/two-factor/")

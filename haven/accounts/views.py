@@ -1,6 +1,8 @@
 """Signing in (password, then a code), enrolment, re-checks, signing out, set-up links."""
 
 import base64
+import io
+import math
 from typing import Any
 
 import segno
@@ -9,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -32,7 +35,6 @@ from haven.audit.log import Actor, record
 WRONG_CODE = (
     "That code is not right, or it has been used already. Wait for a new code and try again."
 )
-SLOW_DOWN = "Too many wrong codes. Wait a minute, then try again with a new code."
 
 
 def _safe_next(request: HttpRequest, candidate: str) -> str:
@@ -64,19 +66,39 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", {"form": form, "next": next_url})
 
 
-def _throttled(user: User) -> bool:
-    """django-otp slows down guessing: after each wrong code the next must wait longer."""
+def wait_seconds(devices: list[Device]) -> int:
+    """Whole seconds until django-otp takes a code again (0: now). After each wrong code
+    the next is refused, unread, for 1, 2, 4, ... seconds: a right code typed too soon
+    would look wrong, so the person is told to wait, and for how long."""
+    now = timezone.now()
+    waits = [
+        (info["locked_until"] - now).total_seconds()
+        for allowed, info in (device.verify_is_allowed() for device in devices)
+        if not allowed and info and info.get("locked_until")
+    ]
+    return math.ceil(max(waits, default=0))
+
+
+def wait_message(seconds: int) -> str:
+    unit = "second" if seconds == 1 else "seconds"
+    return (
+        "This code came too soon after a wrong one, so it was not checked. "
+        f"Wait {seconds} {unit}, then type it again."
+    )
+
+
+def _sign_in_devices(user: User) -> list[Device]:
     devices: list[Device] = [*TOTPDevice.objects.filter(user=user, confirmed=True)]
-    devices += [*StaticDevice.objects.filter(user=user, confirmed=True)]
-    return any(not device.verify_is_allowed()[0] for device in devices)
+    return [*devices, *StaticDevice.objects.filter(user=user, confirmed=True)]
 
 
 def _check_code(request: HttpRequest, user: User, form: Any) -> Device | None:
     """The device that accepts the code, or None with the error added to the form."""
     if signin.is_locked_out(request, user.email):
         return None
-    if _throttled(user):
-        form.add_error("code", SLOW_DOWN)
+    wait = wait_seconds(_sign_in_devices(user))
+    if wait:
+        form.add_error("code", wait_message(wait))
         return None
     device = match_token(user, form.cleaned_data["code"])
     if device is None:
@@ -139,22 +161,30 @@ def enrol(request: HttpRequest) -> HttpResponse:
     device = _unconfirmed_device(user)
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            codes = actions.do_new_recovery_codes(user)
-            next_url = signin.pending_next(request)
-            signin.complete_sign_in(request, user, device)
-            record("staff.two_factor_enrolled", Actor.staff(user))
-            return render(
-                request,
-                "registration/recovery_codes.html",
-                {"codes": codes, "next": next_url or resolve_url(settings.LOGIN_REDIRECT_URL)},
-            )
-        signin.count_failed_code(request, user)
-        form.add_error("code", WRONG_CODE)
+        wait = wait_seconds([device])
+        if wait:
+            form.add_error("code", wait_message(wait))
+        elif device.verify_token(form.cleaned_data["code"]):
+            return _enrolled(request, user, device)
+        else:
+            signin.count_failed_code(request, user)
+            form.add_error("code", WRONG_CODE)
     context = {"form": form, "secret": _grouped(_base32_secret(device)), "email": user.email}
     return render(request, "registration/enrol.html", context)
+
+
+def _enrolled(request: HttpRequest, user: User, device: TOTPDevice) -> HttpResponse:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = actions.do_new_recovery_codes(user)
+    next_url = signin.pending_next(request)
+    signin.complete_sign_in(request, user, device)
+    record("staff.two_factor_enrolled", Actor.staff(user))
+    return render(
+        request,
+        "registration/recovery_codes.html",
+        {"codes": codes, "next": next_url or resolve_url(settings.LOGIN_REDIRECT_URL)},
+    )
 
 
 def _base32_secret(device: TOTPDevice) -> str:
@@ -169,8 +199,11 @@ def enrol_qr_code(request: HttpRequest) -> HttpResponse:
         raise Http404
     device = _unconfirmed_device(user)
     qr = segno.make(device.config_url, error="m")
-    svg = qr.svg_inline(scale=6, border=4, dark="#000000", light="#ffffff")
-    response = HttpResponse(svg, content_type="image/svg+xml")
+    # A standalone SVG file: it needs its namespace (svg_inline leaves it out, and an
+    # <img> then draws nothing) and no XML declaration is needed.
+    svg = io.BytesIO()
+    qr.save(svg, kind="svg", xmldecl=False, scale=6, border=4, dark="#000000", light="#ffffff")
+    response = HttpResponse(svg.getvalue(), content_type="image/svg+xml")
     response["Cache-Control"] = "no-store"
     return response
 
