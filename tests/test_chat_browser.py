@@ -414,6 +414,9 @@ def test_S6_host_ends_the_meeting_and_the_transcript_is_kept_by_default(stack):
             "Sam Carter: Thanks, the plan is at www.example.org/plan"
         )
         expect(transcript).not_to_contain_text("Removed before the end")
+        destroy = host.get_by_role("button", name="Destroy this transcript now")
+        expect(destroy).to_have_css("background-color", "rgb(164, 25, 15)")  # --danger
+        ui.assert_accessible(host, "the transcript page")
     assert len(ui.audit_about(stack, "transcript.kept", meeting.id)) == 1
     assert len(ui.audit_about(stack, "transcript.read", meeting.id)) == 1
     assert ui.audit_about(stack, "transcript.destroyed", meeting.id) == []
