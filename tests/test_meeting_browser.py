@@ -92,6 +92,19 @@ def wait_for_media(page: Page, timeout_s: float = 20) -> dict[str, Any]:
     return totals
 
 
+def attendee_requests_once_published(stack, since: int, timeout_s: float = 20) -> list[str]:
+    """The requests Haven sent Janus for the attendee (the one who sent `start`), once their
+    own `publish` is among them (or the timeout passes: the caller's assert then says why)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        requests = [line.split() for line in stack.media_requests()[since:]]
+        starter = next((label for _, request, label in requests if request == "start"), None)
+        mine = [request for _, request, label in requests if label == starter]
+        if "publish" in mine or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.1)
+
+
 def test_S2_V1_S9_two_people_meet_through_janus(stack):
     attendee_email = flows.unique_email("sam")
     host_email = flows.unique_email("host")
@@ -141,9 +154,8 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
         attendee_media = wait_for_media(attendee)
         # Seeing the host comes first: the attendee's answer for the host's feed reaches
         # Janus before their own publish (one message at a time per person on the server).
-        requests = [line.split() for line in stack.media_requests()[requests_before:]]
-        starter = next(label for _, request, label in requests if request == "start")
-        mine = [request for _, request, label in requests if label == starter]
+        # The publish can follow the first frames on a loaded machine: wait for it.
+        mine = attendee_requests_once_published(stack, requests_before)
         assert mine.index("start") < mine.index("publish"), mine
         host_media = wait_for_media(host)
         diagnosis = attendee.evaluate(DIAGNOSE)
