@@ -286,7 +286,7 @@ EMAIL_HOST_USER = env_str("HAVEN_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = env_str("HAVEN_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("HAVEN_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
-DEFAULT_FROM_EMAIL = env_str("HAVEN_FROM_EMAIL", "Haven <haven@localhost>")
+DEFAULT_FROM_EMAIL = env_str("HAVEN_FROM_EMAIL", "haven@localhost")
 
 # The Janus media server that this Haven owns (API on loopback only).
 HAVEN_JANUS_URL = env_str("HAVEN_JANUS_URL", "ws://127.0.0.1:8188/janus")

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from haven.accounts.models import User
 from haven.audit.log import Actor, record
+from haven.mail.sender import sender
 
 
 def send_setup_link(member: User, token: str, invited_by: User) -> None:
@@ -22,7 +23,9 @@ def send_setup_link(member: User, token: str, invited_by: User) -> None:
     text = render_to_string("accounts/email/setup.txt", context)
     html = render_to_string("accounts/email/setup.html", context)
     subject = f"Set up your Haven staff account for {member.organisation.name}"
-    message = EmailMultiAlternatives(subject, text, to=[member.email])
+    message = EmailMultiAlternatives(
+        subject, text, from_email=sender(member.organisation), to=[member.email]
+    )
     message.attach_alternative(html, "text/html")
     message.send()
     record("email.sent", Actor.system(), kind="staff_setup", staff_id=member.pk)

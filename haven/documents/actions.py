@@ -25,6 +25,7 @@ from haven.audit.models import AuditEvent
 from haven.documents.filetypes import Kind
 from haven.invitations.emails import recipient_role
 from haven.invitations.models import Invitation
+from haven.mail.sender import sender
 from haven.meetings.models import Meeting
 from haven.policy import rules
 
@@ -157,7 +158,9 @@ def _message(invitation: Invitation, document: Document, to: str) -> EmailMultiA
     text = render_to_string("documents/email/document.txt", context)
     html = render_to_string("documents/email/document.html", context)
     subject = " ".join(f"A document for “{meeting.title}”".split())
-    message = EmailMultiAlternatives(subject, text, to=[to])
+    message = EmailMultiAlternatives(
+        subject, text, from_email=sender(meeting.policy.organisation), to=[to]
+    )
     message.attach_alternative(html, "text/html")
     message.attach(document.name, document.content, document.kind.mime_type)
     return message

@@ -18,6 +18,7 @@ from django.urls import reverse
 from haven.audit.log import Actor, record
 from haven.invitations import calendar
 from haven.invitations.models import Invitation
+from haven.mail.sender import sender
 from haven.meetings.models import HouseRules
 
 logger = logging.getLogger(__name__)
@@ -117,11 +118,16 @@ def _send(
     to: str,
     attachment: MIMEBase | None = None,
 ) -> bool:
-    context = {**context, "recipient": to}
+    context = {**context, "recipient": to, **reader(invitation, to)}
     text = render_to_string(f"invitations/email/{kind}.txt", context)
     html = render_to_string(f"invitations/email/{kind}.html", context)
     # Names and titles come from forms; a header never carries a line break.
-    message = EmailMultiAlternatives(" ".join(subject.split()), text, to=[to])
+    message = EmailMultiAlternatives(
+        " ".join(subject.split()),
+        text,
+        from_email=sender(invitation.meeting.policy.organisation),
+        to=[to],
+    )
     message.attach_alternative(html, "text/html")
     if attachment is not None:
         message.attach(attachment)
@@ -150,6 +156,16 @@ def _send(
         to=recipient_role(invitation, to),
     )
     return True
+
+
+def reader(invitation: Invitation, address: str) -> dict[str, object]:
+    """Whom to greet: the person who reads the email. A child's emails that go to their
+    parent or carer's address greet the parent or carer, and speak of the child by name."""
+    for_child = invitation.is_child and address.lower() == invitation.parent_email.lower()
+    return {
+        "reader_name": invitation.parent_name if for_child else invitation.name,
+        "for_child": for_child,
+    }
 
 
 def recipient_role(invitation: Invitation, address: str) -> str:
