@@ -400,3 +400,26 @@ def test_another_host_cannot_see_or_change_the_invitations(stack):
         url = f"{base}/invitations/{invitation_id}/{path}/"
         assert outsider.post(url, data={"csrfmiddlewaretoken": token.group(1)}).status_code == 404
     assert database.invitation(stack, invited.email)["revoked_at"] is None
+
+
+def test_the_invitation_message_and_the_consent_page_read_as_plain_english(stack):
+    host, _ = flows.sign_in(stack)
+    meeting_id = flows.create_meeting(host)
+    parent = flows.unique_email("parent")
+    response = flows.send_invitation(
+        host,
+        meeting_id,
+        name="Lily Shaw",
+        email=parent,
+        role="child",
+        parent_name="Jo Shaw",
+        parent_email=parent,
+    )
+    assert response.status_code == 302
+    shown = html.unescape(host.get(f"/meetings/{meeting_id}/").text)
+    assert "we have emailed their parent or carer, Jo Shaw, the house rules" in shown
+    page = html.unescape(
+        stack.http().get(flows.path_of(stack, flows.read_consent_link(stack, parent))).text
+    )
+    assert "When Lily Shaw joins and leaves the meeting: to keep the meeting safe." in page
+    assert "and leave the meeting" not in page

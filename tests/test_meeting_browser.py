@@ -129,6 +129,14 @@ def test_S2_V1_S9_two_people_meet_through_janus(stack):
         prejoin(attendee, camera=True)
         attendee.wait_for_function("() => window.haven && window.haven.state === 'waiting'")
         check_accessible(attendee, "waiting room")
+        # The same two lists as the consent page: the rules, and their easy-read version.
+        waiting = attendee.locator("#screen-waiting")
+        expect(waiting.get_by_role("heading", name="The same rules in easy read")).to_be_visible()
+        easy_read = waiting.locator(".easy-read li")
+        expect(easy_read.first).to_have_text(
+            "Be in a private place. Nobody else should hear you or see your screen."
+        )
+        assert not any(line.startswith("-") for line in waiting.locator("li").all_inner_texts())
 
         # The host: into the room, sees Sam waiting.
         host.goto(f"{stack.base_url}/room/{meeting_id}/")

@@ -31,6 +31,9 @@ class State(StrEnum):
     CONSENTED = "consented"
     LINK_SENT = "link_sent"
     JOINED = "joined"
+    TURNED_AWAY = "turned_away"
+    REMOVED = "removed"
+    BANNED = "banned"
     CANCELLED = "cancelled"
 
 
@@ -40,7 +43,17 @@ LABELS = {
     State.CONSENTED: "Consented: link not sent yet",
     State.LINK_SENT: "Link sent",
     State.JOINED: "Joined",
+    State.TURNED_AWAY: "Turned away by the host",
+    State.REMOVED: "Removed by the host",
+    State.BANNED: "Banned by the host",
     State.CANCELLED: "Cancelled",
+}
+
+
+OUTCOMES = {
+    "turned_away": State.TURNED_AWAY,
+    "removed": State.REMOVED,
+    "banned": State.BANNED,
 }
 
 
@@ -69,8 +82,12 @@ def _state(invitation: Invitation, consent: Consent | None, last: Consent | None
         return State.CANCELLED
     if consent is None:
         return State.ASKED_AGAIN if last is not None else State.INVITED
-    if invitation.participants.exists():
-        return State.JOINED
+    # Their newest connection says how it went: removed, banned or turned away stays
+    # true after the meeting ends (a host reading the page later must not see "Joined").
+    newest = invitation.participants.order_by("-id").values_list("left_because", flat=True)
+    outcome = newest.first()
+    if outcome is not None:
+        return OUTCOMES.get(outcome, State.JOINED)
     if invitation.access_sent_at is not None:
         return State.LINK_SENT
     return State.CONSENTED

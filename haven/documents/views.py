@@ -16,14 +16,11 @@ from haven.meetings.models import Meeting
 
 
 def _host_meeting(request: HttpRequest, meeting_id: str) -> Meeting:
-    """The signed-in host's own open meeting, when their roles let them send documents."""
+    """The signed-in host's own meeting, when their roles let them send documents."""
     user = request.user
     if not isinstance(user, User) or not has_permission(user, Permission.SEND_DOCUMENTS):
         raise Http404
-    meeting = access_meeting(user, meeting_id)
-    if not meeting.is_open:
-        raise Http404
-    return meeting
+    return access_meeting(user, meeting_id)
 
 
 # The CSRF check runs in `_send` instead, once the upload can only go to memory: the
@@ -33,6 +30,9 @@ def _host_meeting(request: HttpRequest, meeting_id: str) -> Meeting:
 def send_document(request: HttpRequest, meeting_id: str) -> HttpResponse:
     """Email a document to people invited to this meeting (rule S4); nothing is kept."""
     meeting = _host_meeting(request, meeting_id)
+    if not meeting.is_open:
+        # Said plainly, not "Page not found": the meeting is there, it has ended.
+        return render(request, "documents/ended.html", {"meeting": meeting}, status=410)
     invitations = list(meeting.invitations.filter(revoked_at__isnull=True))
     if body_was_too_large(request):
         # Nothing of the form was kept, so nothing can change: show the form again.

@@ -66,7 +66,7 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             asked = (
-                f"their parent or carer, {invitation.parent_name}"
+                f"their parent or carer, {invitation.parent_name},"
                 if invitation.is_child
                 else "them"
             )

@@ -20,6 +20,6 @@ def room(request: HttpRequest, meeting_id: str) -> HttpResponse:
         "staff_page_url": meeting.policy.staff_page_url,
         "policy": meeting.policy,
         # Shown again in the waiting room (rule G1).
-        "house_rules": meeting.current_house_rules().text,
+        "house_rules": meeting.current_house_rules(),
     }
     return render(request, "room/room.html", context)
