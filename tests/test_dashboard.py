@@ -180,7 +180,7 @@ def test_P3_quick_create_refuses_bad_input_clearly_and_creates_nothing(stack):
     for data, error in (
         ({"quick-title": "", "quick-starts_at": _later()}, "This field is required."),
         ({"quick-title": "Old", "quick-starts_at": "2001-01-01T10:00"}, "in the past"),
-        ({"quick-title": "When?", "quick-starts_at": "tomorrow"}, "Enter a valid date/time."),
+        ({"quick-title": "When?", "quick-starts_at": "tomorrow"}, "as day/month/year"),
         ({"quick-title": "Line\nbreak", "quick-starts_at": _later()}, "cannot be shown"),
     ):
         data["quick-meeting_type"] = types["Youth group"]

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 
 from haven.accounts.models import User
 from haven.accounts.permissions import ROLE_DESCRIPTIONS, StaffRole
+from haven.limits import Text
 
 CODE_HELP = "The 6-digit code your authenticator app shows now, or one of your recovery codes."
 
@@ -100,12 +101,18 @@ def role_field() -> forms.MultipleChoiceField:
 
 
 class StaffInviteForm(forms.Form):
-    full_name = forms.CharField(
-        label="Full name", max_length=150, help_text="Shown to attendees when they host."
+    full_name = Text(
+        what="name",
+        label="Full name",
+        max_length=150,
+        help_text="Shown to attendees when they host.",
     )
     email = forms.EmailField(label="Email address", help_text="Their set-up link goes here.")
-    job_title = forms.CharField(
-        label="Job title", max_length=150, help_text="Shown to attendees when they host (U1)."
+    job_title = Text(
+        what="job title",
+        label="Job title",
+        max_length=150,
+        help_text="Shown to attendees when they host (U1).",
     )
     roles = role_field()
 
@@ -117,8 +124,11 @@ class StaffInviteForm(forms.Form):
 
 
 class StaffChangeForm(forms.Form):
-    job_title = forms.CharField(
-        label="Job title", max_length=150, help_text="Shown to attendees when they host (U1)."
+    job_title = Text(
+        what="job title",
+        label="Job title",
+        max_length=150,
+        help_text="Shown to attendees when they host (U1).",
     )
     roles = role_field()
 

@@ -4,6 +4,7 @@ from django import forms
 
 from haven.consent.actions import Answers
 from haven.invitations.models import Invitation
+from haven.limits import Text
 
 LONG_TEXT = 1000
 
@@ -13,13 +14,14 @@ class ConsentForm(forms.Form):
     about access needs and anything to show on screen (V2)."""
 
     rules_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    supervising_adult = forms.CharField(
+    supervising_adult = Text(
         max_length=150,
         required=False,
-        error_messages={"max_length": "Please use a name of 150 characters or fewer."},
+        what="name",
     )
     need_interpreter = forms.BooleanField(required=False, label="An interpreter")
-    interpreter_language = forms.CharField(
+    interpreter_language = Text(
+        what="language",
         max_length=100,
         required=False,
         label="Which language or signing?",
@@ -28,13 +30,15 @@ class ConsentForm(forms.Form):
     need_captions = forms.BooleanField(required=False, label="Captions (words on screen)")
     need_easy_read = forms.BooleanField(required=False, label="Easy-read information")
     need_breaks = forms.BooleanField(required=False, label="Breaks during the meeting")
-    other_needs = forms.CharField(
+    other_needs = Text(
+        what="answer",
         max_length=LONG_TEXT,
         required=False,
         label="Anything else that would help",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    show_on_screen = forms.CharField(
+    show_on_screen = Text(
+        what="answer",
         max_length=LONG_TEXT,
         required=False,
         label="Is there anything you would like the host to show on screen?",

@@ -6,20 +6,32 @@ from django import forms
 from django.utils import timezone
 
 from haven.invitations.models import Role
+from haven.limits import Text
 from haven.policy.models import MeetingType
 
 LENGTHS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30 minutes")]
 LENGTHS += [(120, "2 hours"), (180, "3 hours")]
-NAME_TOO_LONG = "Please use a name of 150 characters or fewer."
+NAME_TOO_LONG = "Please use a name of 150 characters or fewer. It has %(show_value)d."
 RULES_MAX = 5000
+UK_DATE_TIMES = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H.%M", "%d/%m/%Y, %H:%M", "%d/%m/%y %H:%M"]
 
 
 def _starts_at_field() -> forms.DateTimeField:
+    """Typed as people in the UK write it: day/month/year, then a 24-hour time.
+
+    A plain text field, not the browser's date picker: the picker shows the browser's own
+    order (mm/dd/yyyy in a US-English browser), which a hint cannot match. The ISO form
+    (2026-12-01T14:30) is taken too.
+    """
     return forms.DateTimeField(
         label="Date and start time",
-        help_text="For example 2026-12-01 14:30",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        help_text="Day/month/year and a 24-hour time, for example 01/12/2026 14:30",
+        widget=forms.DateTimeInput(attrs={"autocomplete": "off"}, format="%d/%m/%Y %H:%M"),
+        input_formats=[*UK_DATE_TIMES, "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        error_messages={
+            "invalid": "Enter the date and time as day/month/year and a 24-hour time, "
+            "for example 01/12/2026 14:30."
+        },
     )
 
 
@@ -36,7 +48,7 @@ def _not_in_the_past(starts_at: dt.datetime) -> dt.datetime:
 
 
 class MeetingForm(forms.Form):
-    title = forms.CharField(max_length=200, label="Title")
+    title = Text(max_length=200, what="title", label="Title")
     meeting_type = forms.ModelChoiceField(
         queryset=MeetingType.objects.none(), label="Type of meeting", empty_label=None
     )
@@ -91,14 +103,15 @@ def _one_line(value: str, what: str) -> str:
 class InviteeForm(forms.Form):
     """Who the person is. Staff set the name; the person cannot change it (rule U1)."""
 
-    name = forms.CharField(
+    name = Text(
+        what="name",
         max_length=150,
         label="Full name",
         help_text="Shown to everyone in the meeting. The person cannot change it.",
         error_messages={"max_length": NAME_TOO_LONG},
     )
     role = forms.ChoiceField(choices=Role.choices, label="They are a")
-    parent_name = forms.CharField(
+    parent_name = Text(
         max_length=150,
         required=False,
         label="Parent or carer's name",
@@ -156,14 +169,16 @@ class InviteForm(InviteeForm):
 class HouseRulesForm(forms.Form):
     """A meeting's own house rules (rule G1): both versions, one rule per line."""
 
-    text = forms.CharField(
+    text = Text(
+        what="house rules",
         label="House rules",
         max_length=RULES_MAX,
         help_text="One rule on each line, starting with “- ”.",
         error_messages={"required": "Please write at least one rule."},
         widget=forms.Textarea(attrs={"rows": 10}),
     )
-    easy_read = forms.CharField(
+    easy_read = Text(
+        what="easy-read house rules",
         label="Easy-read house rules",
         max_length=RULES_MAX,
         help_text="The same rules in short sentences and everyday words. One on each line.",

@@ -49,7 +49,10 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"“{meeting.title}” is scheduled. Now invite people to it.")
         return redirect("meetings:detail", meeting_id=meeting.public_id)
     meetings = Meeting.objects.filter(host=user).select_related("meeting_type")
-    return render(request, "meetings/list.html", {"form": form, "meetings": meetings})
+    status = 400 if form.is_bound else 200  # a bound form here did not pass
+    return render(
+        request, "meetings/list.html", {"form": form, "meetings": meetings}, status=status
+    )
 
 
 @login_required

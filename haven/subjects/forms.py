@@ -1,5 +1,7 @@
 from django import forms
 
+from haven.limits import Text
+
 REASON_MAX = 1000
 
 
@@ -16,7 +18,8 @@ class AddressForm(forms.Form):
 
 
 class EraseForm(AddressForm):
-    reason = forms.CharField(
+    reason = Text(
+        what="reason",
         label="Why are you erasing this person's data?",
         help_text=(
             "For example: 'Erasure request received 3 May, reference 123'. This goes in the "
