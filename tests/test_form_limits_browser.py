@@ -41,6 +41,10 @@ def test_a_long_title_or_name_is_refused_with_the_limit_and_nothing_is_cut(stack
             page.get_by_text("Please keep the title to 200 characters or fewer. It has 230.")
         ).to_be_visible()
         assert page.get_by_label("Title").input_value() == long_title  # nothing lost
+        # "Error:" is said once, not twice (the page's words and its style both added one).
+        error = page.locator(".field-error .error").first
+        styled = error.evaluate("e => getComputedStyle(e, '::before').content")
+        assert error.inner_text().startswith("Error:") and styled in ("none", "normal"), styled
         assert axe_violations(page) == [], "axe-core violations on the refused form"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "form-limit-refused.png"), full_page=True)
