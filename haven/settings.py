@@ -355,6 +355,19 @@ HAVEN_SUBJECT_ACCESS_PER_HOUR = env_int("HAVEN_SUBJECT_ACCESS_PER_HOUR", 60)
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5
 HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
+# Wrong passcodes from one client address over all links (rule S1, issue 20 item 4,
+# haven/invitations/guessing.py): this many in the window are free; each one after them
+# pauses the address 30 s, then 60 s, 120 s, ... up to the longest pause.
+HAVEN_PASSCODE_ADDRESS_FREE_TRIES = env_int("HAVEN_PASSCODE_ADDRESS_FREE_TRIES", 10)
+HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES = env_int("HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES", 60)
+HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS = env_int("HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS", 300)
+if HAVEN_PASSCODE_ADDRESS_FREE_TRIES < 1 or not 1 <= HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES <= 1440:
+    raise ConfigError(
+        "HAVEN_PASSCODE_ADDRESS_FREE_TRIES must be at least 1, and "
+        "HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES from 1 to 1440 (a day)."
+    )
+if not 30 <= HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS <= 3600:
+    raise ConfigError("HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS must be from 30 to 3600.")
 
 # Prometheus metrics at /metrics (haven/ops/metrics.py): for a scraper that sends this
 # bearer token, or one whose address is in these networks. Neither set: nobody.

@@ -364,6 +364,12 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         **_all(HASHED, "link_token_sha256", "passcode_hash"),
         **_all(TECH, "calendar_sequence", "expires_at"),
     },
+    "invitations.PasscodeAddress": {
+        "id": KEY,
+        "address_sha256": "A keyed hash of a network address (never the address itself), "
+        "linked to no person or email, deleted about an hour after its first wrong passcode",
+        **_all(TECH, "window_started_at", "wrong_tries", "paused_until"),
+    },
     "consent.ConsentRequest": {
         "id": KEY,
         **_all(LINK, "invitation", "house_rules"),
