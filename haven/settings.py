@@ -335,9 +335,12 @@ HAVEN_TURN_RUN_DIR = Path(env_str("HAVEN_TURN_RUN_DIR", str(DATA_DIR / "run" / "
 HAVEN_TURN_ALLOWED_PEER_IPS = env_list("HAVEN_TURN_ALLOWED_PEER_IPS", [])
 HAVEN_TURN_FORCE_RELAY = env_bool("HAVEN_TURN_FORCE_RELAY", False)
 
-# Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
-# derived from HAVEN_SECRET_KEY.
+# Transcript keys (rule S6, issue 20 item 10; haven/records/crypto.py): the key that wraps
+# each transcript's own key (AES-GCM). Never derived from HAVEN_SECRET_KEY: without it no
+# transcript can be kept or read, and `check --deploy` fails (records.E001). Keys used
+# before, comma-separated, stay readable until `manage.py rotate_transcript_key`.
 HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
+HAVEN_TRANSCRIPT_OLD_KEYS = env_list("HAVEN_TRANSCRIPT_OLD_KEYS", [])
 
 # Documents the host emails to attendees (rule S4): the largest file, in megabytes, and
 # how many document emails one host may send in an hour. The file is never stored:

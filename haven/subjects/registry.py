@@ -404,7 +404,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "id": KEY,
         "transcript": LINK,
         **_all("The transcript's key, wrapped: decrypts the transcript", "wrapped_key"),
-        "wrap_nonce": TECH,
+        **_all(TECH, "wrap_nonce", "key_id"),
     },
     "bans.Removal": {"id": KEY, **_all(LINK, "meeting", "removed_by")},
     "bans.Ban": {
