@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import pytest
 import uvicorn
 from django.core import mail
 from django.core.signals import request_finished
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -25,7 +27,7 @@ from haven.audit.models import AuditEvent
 from haven.consent.actions import Answers, do_give_consent
 from haven.consent.models import ConsentRequest
 from haven.invitations import guessing
-from haven.invitations.actions import do_invite
+from haven.invitations.actions import do_check_passcode, do_invite
 from haven.invitations.models import Invitation, PasscodeAddress
 from haven.room.apps import close_request_connections
 from tests.harness.unit import scheduled_meeting
@@ -230,6 +232,32 @@ def test_S1_the_address_is_stored_only_as_a_keyed_hash_and_ipv6_counts_by_its_64
     same_64 = guessing.address_key("2001:db8:1:2::1"), guessing.address_key("2001:db8:1:2:ff::9")
     assert same_64[0] == same_64[1] != guessing.address_key("2001:db8:1:3::1")
     assert guessing.address_key("::ffff:203.0.113.7") == guessing.address_key(GUESSER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_S1_tries_sent_all_at_once_are_looked_at_one_at_a_time(clock, links):
+    """Each try holds its address's row while it is checked: a burst sent together after
+    the free tries cannot all be checked before the first one's pause is saved."""
+    for link in round_robin(links[:5], 2):
+        try_passcode(link, link.wrong)
+    burst = 8
+    start = threading.Barrier(burst)
+
+    def guess(n: int) -> None:
+        link = links[n % 6]
+        start.wait()
+        try:
+            do_check_passcode(link.invitation_id, link.wrong, GUESSER)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert looked_at() == 11
+    assert AuditEvent.objects.filter(action="passcode.refused_address_paused").count() == 7
 
 
 def _client_seen_by_haven(peer: tuple[str, int], forwarded_for: str) -> str:

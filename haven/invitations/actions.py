@@ -19,7 +19,7 @@ from haven.consent.models import ConsentRequest
 from haven.consent.status import has_current_consent
 from haven.invitations import emails, guessing, links
 from haven.invitations import secrets as link_secrets
-from haven.invitations.models import Invitation, Role
+from haven.invitations.models import Invitation, PasscodeAddress, Role
 from haven.meetings.models import Meeting
 
 
@@ -210,7 +210,8 @@ def do_check_passcode(invitation_id: int, typed: str, address: str) -> PasscodeR
     is looked at.
     """
     now = timezone.now()
-    pause = guessing.current_pause(address, now)
+    held = guessing.hold(address, now)
+    pause = guessing.current_pause(held, now)
     invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
     actor = Actor.invitee(invitation)
     if pause is not None:
@@ -226,11 +227,11 @@ def do_check_passcode(invitation_id: int, typed: str, address: str) -> PasscodeR
         # The address's count stays: everyone behind it shares it (guessing.py says why).
         record("passcode.accepted", actor, meeting=invitation.meeting)
         return PasscodeResult(True)
-    return _wrong_passcode(invitation, actor, now, address)
+    return _wrong_passcode(invitation, actor, now, held)
 
 
 def _wrong_passcode(
-    invitation: Invitation, actor: Actor, now: dt.datetime, address: str
+    invitation: Invitation, actor: Actor, now: dt.datetime, held: PasscodeAddress
 ) -> PasscodeResult:
     invitation.passcode_failures += 1
     locked_until = None
@@ -239,7 +240,7 @@ def _wrong_passcode(
         invitation.passcode_failures = 0
     invitation.passcode_locked_until = locked_until
     invitation.save(update_fields=["passcode_failures", "passcode_locked_until"])
-    address_pause = guessing.note_wrong_try(address, now)
+    address_pause = guessing.note_wrong_try(held, now)
     record(
         "passcode.wrong",
         actor,

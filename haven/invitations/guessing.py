@@ -73,18 +73,11 @@ def address_key(address: str) -> str:
     return salted_hmac("haven.invitations.guessing", counted, algorithm="sha256").hexdigest()
 
 
-def current_pause(address: str, now: dt.datetime) -> AddressPause | None:
-    """The pause this address is in now, if any. Call before looking at its try."""
-    row = PasscodeAddress.objects.filter(address_sha256=address_key(address)).first()
-    if row is None or row.paused_until is None or row.paused_until <= now:
-        return None
-    return AddressPause(row.paused_until)
+def hold(address: str, now: dt.datetime) -> PasscodeAddress:
+    """The address's row, locked until the passcode check's transaction ends.
 
-
-def note_wrong_try(address: str, now: dt.datetime) -> AddressPause | None:
-    """Count one wrong passcode from this address; return the pause it starts, if any.
-
-    Call inside the passcode check's transaction (the row is locked for the update).
+    Taken before a try is looked at, so that tries from one address are checked one at a
+    time: many sent at once cannot all be looked at before the first one's pause is saved.
     """
     _forget_old_rows(now)
     row, _ = PasscodeAddress.objects.select_for_update().get_or_create(
@@ -92,6 +85,18 @@ def note_wrong_try(address: str, now: dt.datetime) -> AddressPause | None:
     )
     if row.window_started_at + _window() <= now:
         row.window_started_at, row.wrong_tries = now, 0
+    return row
+
+
+def current_pause(row: PasscodeAddress, now: dt.datetime) -> AddressPause | None:
+    """The pause the address is in now, if any: then its try is not looked at."""
+    if row.paused_until is None or row.paused_until <= now:
+        return None
+    return AddressPause(row.paused_until)
+
+
+def note_wrong_try(row: PasscodeAddress, now: dt.datetime) -> AddressPause | None:
+    """Count one wrong passcode from the address held; return the pause it starts, if any."""
     row.wrong_tries += 1
     beyond = row.wrong_tries - settings.HAVEN_PASSCODE_ADDRESS_FREE_TRIES
     row.paused_until = now + _pause_after(beyond) if beyond > 0 else None
