@@ -29,6 +29,7 @@ from haven.consent.models import ConsentRequest
 from haven.invitations import guessing
 from haven.invitations.actions import do_check_passcode, do_invite
 from haven.invitations.models import Invitation, PasscodeAddress
+from haven.records.retention import run_retention
 from haven.room.apps import close_request_connections
 from tests.harness.unit import scheduled_meeting
 
@@ -287,3 +288,13 @@ def test_S1_behind_nginx_the_client_address_is_the_one_nginx_saw(monkeypatch):
     assert _client_seen_by_haven(("127.0.0.1", 50000), GUESSER) == GUESSER
     # Anyone else reaching Haven directly cannot name another address.
     assert _client_seen_by_haven((NEIGHBOUR, 50000), GUESSER) == NEIGHBOUR
+
+
+def test_S1_the_retention_job_forgets_an_address_that_never_came_back(clock, links):
+    try_passcode(links[0], links[0].wrong)
+    clock.advance(60 * 60)
+    run_retention("test")
+    assert PasscodeAddress.objects.exists()  # its last pause could still be running
+    clock.advance(5 * 60 + 1)
+    run_retention("test")
+    assert not PasscodeAddress.objects.exists()

@@ -79,7 +79,7 @@ def hold(address: str, now: dt.datetime) -> PasscodeAddress:
     Taken before a try is looked at, so that tries from one address are checked one at a
     time: many sent at once cannot all be looked at before the first one's pause is saved.
     """
-    _forget_old_rows(now)
+    forget_old_rows(now)
     row, _ = PasscodeAddress.objects.select_for_update().get_or_create(
         address_sha256=address_key(address), defaults={"window_started_at": now}
     )
@@ -114,8 +114,9 @@ def _window() -> dt.timedelta:
     return dt.timedelta(minutes=settings.HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES)
 
 
-def _forget_old_rows(now: dt.datetime) -> None:
-    """A row is kept only while it can still slow someone (rule D3: no longer than needed)."""
+def forget_old_rows(now: dt.datetime) -> None:
+    """A row is kept only while it can still slow someone (rule D3: no longer than needed).
+    Run before each try, and by the retention job (for addresses that never come back)."""
     stale = (
         now - _window() - dt.timedelta(seconds=settings.HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS)
     )
