@@ -335,9 +335,12 @@ HAVEN_TURN_RUN_DIR = Path(env_str("HAVEN_TURN_RUN_DIR", str(DATA_DIR / "run" / "
 HAVEN_TURN_ALLOWED_PEER_IPS = env_list("HAVEN_TURN_ALLOWED_PEER_IPS", [])
 HAVEN_TURN_FORCE_RELAY = env_bool("HAVEN_TURN_FORCE_RELAY", False)
 
-# Wraps each transcript's own key (AES-GCM). Set it in production; without it the key is
-# derived from HAVEN_SECRET_KEY.
+# Transcript keys (rule S6, issue 20 item 10; haven/records/crypto.py): the key that wraps
+# each transcript's own key (AES-GCM). Never derived from HAVEN_SECRET_KEY: without it no
+# transcript can be kept or read, and `check --deploy` fails (records.E001). Keys used
+# before, comma-separated, stay readable until `manage.py rotate_transcript_key`.
 HAVEN_TRANSCRIPT_KEY = env_str("HAVEN_TRANSCRIPT_KEY", "")
+HAVEN_TRANSCRIPT_OLD_KEYS = env_list("HAVEN_TRANSCRIPT_OLD_KEYS", [])
 
 # Documents the host emails to attendees (rule S4): the largest file, in megabytes, and
 # how many document emails one host may send in an hour. The file is never stored:
@@ -355,6 +358,19 @@ HAVEN_SUBJECT_ACCESS_PER_HOUR = env_int("HAVEN_SUBJECT_ACCESS_PER_HOUR", 60)
 # Wrong passcodes: after this many for one link, further tries wait this long.
 HAVEN_PASSCODE_MAX_FAILURES = 5
 HAVEN_PASSCODE_LOCKOUT_MINUTES = 15
+# Wrong passcodes from one client address over all links (rule S1, issue 20 item 4,
+# haven/invitations/guessing.py): this many in the window are free; each one after them
+# pauses the address 30 s, then 60 s, 120 s, ... up to the longest pause.
+HAVEN_PASSCODE_ADDRESS_FREE_TRIES = env_int("HAVEN_PASSCODE_ADDRESS_FREE_TRIES", 10)
+HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES = env_int("HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES", 60)
+HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS = env_int("HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS", 300)
+if HAVEN_PASSCODE_ADDRESS_FREE_TRIES < 1 or not 1 <= HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES <= 1440:
+    raise ConfigError(
+        "HAVEN_PASSCODE_ADDRESS_FREE_TRIES must be at least 1, and "
+        "HAVEN_PASSCODE_ADDRESS_WINDOW_MINUTES from 1 to 1440 (a day)."
+    )
+if not 30 <= HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS <= 3600:
+    raise ConfigError("HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS must be from 30 to 3600.")
 
 # Prometheus metrics at /metrics (haven/ops/metrics.py): for a scraper that sends this
 # bearer token, or one whose address is in these networks. Neither set: nobody.

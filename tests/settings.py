@@ -4,6 +4,7 @@ import os
 import tempfile
 
 os.environ.setdefault("HAVEN_SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("HAVEN_TRANSCRIPT_KEY", "tests-only-transcript-key-not-a-secret")
 os.environ.setdefault("HAVEN_DATA_DIR", tempfile.mkdtemp(prefix="haven-unit-"))
 
 from haven.settings import *  # noqa: F403

@@ -28,6 +28,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "--deploy",
         "--fail-level=WARNING",
         HAVEN_SECRET_KEY=secrets.token_urlsafe(50),
+        HAVEN_TRANSCRIPT_KEY=secrets.token_urlsafe(48),
         HAVEN_BASE_URL="https://haven.example.org",
         HAVEN_ALLOWED_HOSTS="haven.example.org",
         HAVEN_DATA_DIR=str(tmp_path),

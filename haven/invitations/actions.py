@@ -17,9 +17,9 @@ from haven.bans.models import is_excluded
 from haven.consent.actions import request_consent, void_consents
 from haven.consent.models import ConsentRequest
 from haven.consent.status import has_current_consent
-from haven.invitations import emails, links
+from haven.invitations import emails, guessing, links
 from haven.invitations import secrets as link_secrets
-from haven.invitations.models import Invitation, Role
+from haven.invitations.models import Invitation, PasscodeAddress, Role
 from haven.meetings.models import Meeting
 
 
@@ -197,14 +197,26 @@ def do_resend(host: User, invitation: Invitation) -> str:
 class PasscodeResult:
     accepted: bool
     locked_until: dt.datetime | None = None
+    # Set when the client's address is paused (guessing across links): not looked at.
+    address_pause: guessing.AddressPause | None = None
 
 
 @transaction.atomic
-def do_check_passcode(invitation_id: int, typed: str) -> PasscodeResult:
-    """Check a typed passcode. After too many wrong tries the link waits (rate limit)."""
+def do_check_passcode(invitation_id: int, typed: str, address: str) -> PasscodeResult:
+    """Check a typed passcode (6 digits: the caller refuses anything else uncounted).
+
+    Wrong tries are limited per link (it pauses) and per client address over all links
+    (rule S1, haven/invitations/guessing.py): while the address is paused, no try from it
+    is looked at.
+    """
+    now = timezone.now()
+    held = guessing.hold(address, now)
+    pause = guessing.current_pause(held, now)
     invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
     actor = Actor.invitee(invitation)
-    now = timezone.now()
+    if pause is not None:
+        record("passcode.refused_address_paused", actor, meeting=invitation.meeting)
+        return PasscodeResult(False, address_pause=pause)
     if invitation.passcode_locked_until and invitation.passcode_locked_until > now:
         record("passcode.refused_locked", actor, meeting=invitation.meeting)
         return PasscodeResult(False, invitation.passcode_locked_until)
@@ -212,12 +224,15 @@ def do_check_passcode(invitation_id: int, typed: str) -> PasscodeResult:
         invitation.passcode_failures = 0
         invitation.passcode_locked_until = None
         invitation.save(update_fields=["passcode_failures", "passcode_locked_until"])
+        # The address's count stays: everyone behind it shares it (guessing.py says why).
         record("passcode.accepted", actor, meeting=invitation.meeting)
         return PasscodeResult(True)
-    return _wrong_passcode(invitation, actor, now)
+    return _wrong_passcode(invitation, actor, now, held)
 
 
-def _wrong_passcode(invitation: Invitation, actor: Actor, now: dt.datetime) -> PasscodeResult:
+def _wrong_passcode(
+    invitation: Invitation, actor: Actor, now: dt.datetime, held: PasscodeAddress
+) -> PasscodeResult:
     invitation.passcode_failures += 1
     locked_until = None
     if invitation.passcode_failures >= settings.HAVEN_PASSCODE_MAX_FAILURES:
@@ -225,13 +240,15 @@ def _wrong_passcode(invitation: Invitation, actor: Actor, now: dt.datetime) -> P
         invitation.passcode_failures = 0
     invitation.passcode_locked_until = locked_until
     invitation.save(update_fields=["passcode_failures", "passcode_locked_until"])
+    address_pause = guessing.note_wrong_try(held, now)
     record(
         "passcode.wrong",
         actor,
         meeting=invitation.meeting,
         locked_until=locked_until.isoformat() if locked_until else None,
+        address_paused_until=address_pause.until.isoformat() if address_pause else None,
     )
-    return PasscodeResult(False, locked_until)
+    return PasscodeResult(False, locked_until, address_pause)
 
 
 @transaction.atomic

@@ -79,3 +79,16 @@ class Invitation(models.Model):
     def needs_supervising_adult(self) -> bool:
         """A child always has a supervising adult (U3); anyone else if the host says so (U5)."""
         return self.is_child or self.needs_supervision
+
+
+class PasscodeAddress(models.Model):
+    """Wrong passcodes from one client address over every link (rule S1,
+    haven/invitations/guessing.py). Keyed by a keyed hash: the address is never stored."""
+
+    address_sha256 = models.CharField(max_length=64, unique=True)
+    window_started_at = models.DateTimeField(db_index=True)
+    wrong_tries = models.PositiveIntegerField(default=0)
+    paused_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Passcode tries from {self.address_sha256[:8]}…"

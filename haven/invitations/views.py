@@ -7,9 +7,10 @@ from django.views.decorators.http import require_http_methods
 
 from haven.bans.models import is_excluded
 from haven.consent.status import has_current_consent
-from haven.invitations.actions import do_check_passcode
+from haven.invitations import guessing
+from haven.invitations.actions import PasscodeResult, do_check_passcode
 from haven.invitations.models import Invitation
-from haven.invitations.secrets import hash_link_token
+from haven.invitations.secrets import PASSCODE_DIGITS, hash_link_token
 from haven.meetings.models import Meeting
 from haven.room.access import SESSION_INVITATION_KEY
 
@@ -18,11 +19,20 @@ class PasscodeForm(forms.Form):
     passcode = forms.CharField(
         label="Passcode",
         help_text="The 6 numbers in the email “Your passcode for …”.",
-        max_length=20,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false"}
         ),
+        error_messages={"required": "Please type the passcode from your email."},
     )
+
+    def clean_passcode(self) -> str:
+        """Six digits (spaces and dashes between them are fine). Anything else is not a
+        passcode at all: it is refused here and never counts as a try (rule S1)."""
+        typed = self.cleaned_data["passcode"]
+        digits = "".join(ch for ch in typed if ch not in " -\t")
+        if len(digits) != PASSCODE_DIGITS or not (digits.isascii() and digits.isdigit()):
+            raise forms.ValidationError("Passcodes are 6 digits.")
+        return digits
 
 
 @never_cache
@@ -43,14 +53,17 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
         )
     assert invitation is not None
     form = PasscodeForm(request.POST or None)
+    status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
-        result = do_check_passcode(invitation.pk, form.cleaned_data["passcode"])
+        result = do_check_passcode(
+            invitation.pk, form.cleaned_data["passcode"], guessing.client_address(request)
+        )
         if result.accepted:
             request.session.cycle_key()
             request.session[SESSION_INVITATION_KEY] = invitation.pk
             return redirect("room:room", meeting_id=invitation.meeting.public_id)
-        form.add_error("passcode", _wrong_passcode_message(result.locked_until))
-    status = 400 if form.errors else 200
+        form.add_error("passcode", _wrong_passcode_message(result))
+        status = 429 if result.address_pause is not None else 400
     context = {"form": form, "invitation": invitation, "meeting": invitation.meeting}
     context["policy"] = invitation.meeting.policy
     return render(request, "invitations/enter.html", context, status=status)
@@ -105,9 +118,11 @@ def _consent_needed(invitation: Invitation) -> dict[str, str]:
     }
 
 
-def _wrong_passcode_message(locked_until: object) -> str:
-    if locked_until is not None:
-        local = timezone.localtime(locked_until)  # type: ignore[arg-type]
+def _wrong_passcode_message(result: PasscodeResult) -> str:
+    if result.address_pause is not None:
+        return guessing.wait_message(result.address_pause)
+    if result.locked_until is not None:
+        local = timezone.localtime(result.locked_until)
         return (
             "That passcode was not right too many times. For your safety this link is paused. "
             f"Please try again after {local:%H:%M}."

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +14,8 @@ from haven.records import crypto
 from haven.records.models import Transcript, TranscriptKey
 
 
-def _context(meeting: Meeting) -> bytes:
+def context_of(meeting: Meeting) -> bytes:
+    """What each transcript's encryption is bound to: its meeting."""
     return f"haven-transcript:{meeting.public_id}".encode()
 
 
@@ -55,11 +57,20 @@ def _seal(transcript: Transcript, meeting: Meeting, messages: list[ChatMessage])
         }
         for m in messages
     ]
-    sealed = crypto.seal(json.dumps(lines).encode("utf-8"), _context(meeting))
+    store_sealed(transcript, crypto.seal(json.dumps(lines).encode("utf-8"), context_of(meeting)))
+
+
+def store_sealed(transcript: Transcript, sealed: crypto.Sealed) -> None:
+    """Save a transcript's ciphertext and its own key (wrapped, with the wrapping key's id),
+    replacing any key it had."""
     transcript.ciphertext, transcript.nonce = sealed.ciphertext, sealed.nonce
     transcript.save(update_fields=["ciphertext", "nonce"])
+    TranscriptKey.objects.filter(transcript=transcript).delete()
     TranscriptKey.objects.create(
-        transcript=transcript, wrapped_key=sealed.wrapped_key, wrap_nonce=sealed.wrap_nonce
+        transcript=transcript,
+        wrapped_key=sealed.wrapped_key,
+        wrap_nonce=sealed.wrap_nonce,
+        key_id=sealed.key_id,
     )
 
 
@@ -79,16 +90,21 @@ def _mark_destroyed(transcript: Transcript, because: str) -> None:
 
 
 def read_transcript(transcript: Transcript, actor: Actor, how: str) -> list[dict[str, object]]:
-    """Decrypt a transcript for authorised staff; every read or download is audited."""
+    """Decrypt a transcript for authorised staff; every read or download is audited.
+
+    Raises crypto.TranscriptKeyError (saying what to do) when the key that wrapped its key
+    is not configured.
+    """
     key = transcript.key
     sealed = crypto.Sealed(
         bytes(transcript.ciphertext or b""),
         bytes(transcript.nonce or b""),
         bytes(key.wrapped_key),
         bytes(key.wrap_nonce),
+        key.key_id,
     )
     lines: list[dict[str, object]] = json.loads(
-        crypto.open_sealed(sealed, _context(transcript.meeting))
+        crypto.open_sealed(sealed, context_of(transcript.meeting))
     )
     record(f"transcript.{how}", actor, meeting=transcript.meeting)
     return lines
@@ -113,3 +129,53 @@ def destroy_expired_transcripts(today: dt.date | None = None) -> int:
         do_destroy_transcript(transcript, Actor.system(), "retention_ended")
         count += 1
     return count
+
+
+@dataclass
+class Rotation:
+    """What `rotate_transcript_key` did: keys re-wrapped, already current, unreadable."""
+
+    key_id: str
+    rewrapped: int = 0
+    already_current: int = 0
+    # meeting public id -> the key id its transcript needs, for each key that did not open.
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def rotate_transcript_keys() -> Rotation:
+    """Wrap every stored transcript key again with the current HAVEN_TRANSCRIPT_KEY (S6).
+
+    Each key is re-wrapped in a transaction of its own, so a key that cannot be opened (its
+    old key is no longer configured) is reported and the rest still move. Safe to run again.
+    """
+    key_id, _ = crypto.current_key()
+    rotation = Rotation(key_id)
+    for key in TranscriptKey.objects.select_related("transcript__meeting").order_by("pk"):
+        if key.key_id == key_id:
+            rotation.already_current += 1
+            continue
+        try:
+            if _rewrap(key):
+                rotation.rewrapped += 1
+        except crypto.TranscriptKeyError:
+            rotation.unreadable[str(key.transcript.meeting.public_id)] = key.key_id or "unknown"
+    record(
+        "transcript.keys_rotated",
+        Actor.system(),
+        key_id=key_id,
+        rewrapped=rotation.rewrapped,
+        already_current=rotation.already_current,
+        unreadable=len(rotation.unreadable),
+    )
+    return rotation
+
+
+@transaction.atomic
+def _rewrap(key: TranscriptKey) -> bool:
+    wrapped = crypto.Wrapped(bytes(key.wrapped_key), bytes(key.wrap_nonce), key.key_id)
+    new = crypto.rewrap(wrapped, context_of(key.transcript.meeting))
+    # Only if the row is as read: an erasure may have replaced the key meanwhile.
+    changed = TranscriptKey.objects.filter(pk=key.pk, key_id=key.key_id, wrap_nonce=key.wrap_nonce)
+    return bool(
+        changed.update(wrapped_key=new.wrapped_key, wrap_nonce=new.wrap_nonce, key_id=new.key_id)
+    )

@@ -29,11 +29,14 @@ class Transcript(models.Model):
 
 
 class TranscriptKey(models.Model):
-    """The transcript's own AES-256 key, wrapped (AES-GCM) with the server's key."""
+    """The transcript's own AES-256 key, wrapped (AES-GCM) with the server's transcript key,
+    and that key's id (haven/records/crypto.py): rotation re-wraps it with a new key."""
 
     transcript = models.OneToOneField(Transcript, on_delete=models.CASCADE, related_name="key")
     wrapped_key = models.BinaryField()
     wrap_nonce = models.BinaryField()
+    # Empty only for a key stored before ids, that no key configured at migration opened.
+    key_id = models.CharField(max_length=16, blank=True)
 
     def __str__(self) -> str:
         return f"Key for {self.transcript}"

@@ -32,6 +32,7 @@ from haven.audit.log import Actor, record
 from haven.bans.models import Ban, Removal
 from haven.chat.models import ChatMessage
 from haven.consent.models import Consent, ConsentRequest
+from haven.invitations import guessing
 from haven.invitations.models import Invitation
 from haven.meetings.models import Meeting
 from haven.policy.models import Organisation, PolicyVersion
@@ -200,6 +201,8 @@ def _shared_records(run: RetentionRun, now: dt.datetime) -> None:
     with transaction.atomic():
         # Expired browser sessions (staff and attendees) are never used again.
         Session.objects.filter(expire_date__lt=now).delete()
+        # Wrong-passcode counts per address (hashed) whose window and pause are over.
+        guessing.forget_old_rows(now)
     policies = [organisation.policy_in_force() for organisation in Organisation.objects.all()]
     if not policies:
         return

@@ -12,8 +12,8 @@ from django.db import transaction
 
 from haven.audit.log import Actor, record
 from haven.records import crypto
-from haven.records.actions import _context, read_transcript
-from haven.records.models import Transcript, TranscriptKey
+from haven.records.actions import context_of, read_transcript, store_sealed
+from haven.records.models import Transcript
 
 ERASED_AUTHOR = "Erased"
 ERASED_TEXT = "(This message was erased at the writer's request.)"
@@ -76,12 +76,7 @@ def redact(transcript: Transcript, actor: Actor, author: Author) -> int:
         else:
             kept.append(line)
     if replaced:
-        sealed = crypto.seal(json.dumps(kept).encode("utf-8"), _context(transcript.meeting))
-        transcript.ciphertext, transcript.nonce = sealed.ciphertext, sealed.nonce
-        transcript.save(update_fields=["ciphertext", "nonce"])
-        TranscriptKey.objects.filter(transcript=transcript).delete()
-        TranscriptKey.objects.create(
-            transcript=transcript, wrapped_key=sealed.wrapped_key, wrap_nonce=sealed.wrap_nonce
-        )
+        sealed = crypto.seal(json.dumps(kept).encode("utf-8"), context_of(transcript.meeting))
+        store_sealed(transcript, sealed)
         record("transcript.redacted", actor, meeting=transcript.meeting, lines=replaced)
     return replaced

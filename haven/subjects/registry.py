@@ -364,6 +364,12 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         **_all(HASHED, "link_token_sha256", "passcode_hash"),
         **_all(TECH, "calendar_sequence", "expires_at"),
     },
+    "invitations.PasscodeAddress": {
+        "id": KEY,
+        "address_sha256": "A keyed hash of a network address (never the address itself), "
+        "linked to no person or email, deleted about an hour after its first wrong passcode",
+        **_all(TECH, "window_started_at", "wrong_tries", "paused_until"),
+    },
     "consent.ConsentRequest": {
         "id": KEY,
         **_all(LINK, "invitation", "house_rules"),
@@ -398,7 +404,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "id": KEY,
         "transcript": LINK,
         **_all("The transcript's key, wrapped: decrypts the transcript", "wrapped_key"),
-        "wrap_nonce": TECH,
+        **_all(TECH, "wrap_nonce", "key_id"),
     },
     "bans.Removal": {"id": KEY, **_all(LINK, "meeting", "removed_by")},
     "bans.Ban": {

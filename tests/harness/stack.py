@@ -243,6 +243,8 @@ def _environment(
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
         "HAVEN_SECRET_KEY": secrets.token_urlsafe(32),
+        # Transcripts need a key of their own (never derived from the secret key: rule S6).
+        "HAVEN_TRANSCRIPT_KEY": secrets.token_urlsafe(32),
         "HAVEN_DATA_DIR": str(folder),
         "HAVEN_BASE_URL": f"http://localhost:{port}",
         "HAVEN_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
