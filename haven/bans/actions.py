@@ -39,6 +39,7 @@ def do_lift_ban(actor: User, ban: Ban, reason: str) -> Ban:
         meeting=ban.meeting,
         ban_id=ban.pk,
         person=pseudonym(ban.email),
-        reason=reason,
+        notes={"reason": reason},
+        about=pseudonym(ban.email),
     )
     return ban

@@ -97,6 +97,7 @@ def run_retention(trigger: str, now: dt.datetime | None = None) -> RetentionRun:
     for organisation in Organisation.objects.all():
         _organisation_records(run, organisation.policy_in_force(), now)
     _shared_records(run, now)
+    _check_audit_chain(run, trigger)
     with transaction.atomic():
         record(
             "retention.ran",
@@ -222,6 +223,22 @@ def _shared_records(run: RetentionRun, now: dt.datetime) -> None:
         )
     emails = _days_before(now, _longest(policies, lambda p: p.retain_emails_days))
     run.counts["emails"] = _destroy_saved_emails(emails)
+
+
+# The evidence page checks only what was appended since its checkpoint; a change before it
+# is found by a full check: every run from cron, and the server's own job once a day.
+FULL_AUDIT_CHECK_EVERY = dt.timedelta(hours=23)
+
+
+def _check_audit_chain(run: RetentionRun, trigger: str) -> None:
+    if trigger != "command" and not audit.full_check_due(FULL_AUDIT_CHECK_EVERY):
+        return
+    _checked, broken = audit.verify_chain()
+    if broken is not None:
+        where = f"entry {broken.event_id}" if broken.event_id else "the end of the log"
+        problem = f"The audit log's full check found it broken at {where}: {broken.reason}."
+        logger.error(problem)
+        run.problems.append(problem)
 
 
 def _destroy_saved_emails(before: dt.datetime) -> int:

@@ -517,7 +517,7 @@ def do_remove(
         identity.actor,
         meeting=meeting,
         invitation=invitation,
-        reason=reason,
+        notes={"reason": reason},
     )
     # Every connection of this person goes: a second device too.
     feeds_gone: list[int] = []
