@@ -55,6 +55,7 @@ KINDS = {
     "house_rules",
     "destroyed_transcripts",
     "meetings",
+    "bans_lapsed",
     "bans",
     "audit_notes",
     "audit_events",

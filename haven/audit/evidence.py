@@ -452,13 +452,23 @@ def _removals(meeting: Meeting, log: _Log, invitations: list[Invitation]) -> Sec
         section.facts.append(Fact(event.at, what))
     for ban in Ban.objects.filter(meeting=meeting).select_related("lifted_by"):
         name = names.get(ban.email, ERASED)
-        if ban.lifted_at is not None:
+        if ban.lapsed:
+            section.facts.append(
+                Fact(
+                    ban.lifted_at,
+                    f"{name}'s ban ended by itself: its review date, "
+                    f"{ban.review_on:%-d %b %Y}, passed and nobody kept it.",
+                )
+            )
+        elif ban.lifted_at is not None:
             lifter = ban.lifted_by.full_name if ban.lifted_by is not None else "a coordinator"
             section.facts.append(
                 Fact(ban.lifted_at, f"{lifter} lifted {name}'s ban. Reason: {ban.lift_reason}")
             )
         else:
-            section.summary.append(f"{name}'s ban is still in force.")
+            section.summary.append(
+                f"{name}'s ban is still in force, to be reviewed by {ban.review_on:%-d %b %Y}."
+            )
     section.facts.sort(key=lambda fact: fact.when or meeting.created_at)
     removed = Removal.objects.filter(meeting=meeting).count()
     recorded = len(log.of("room.removed", "room.banned"))

@@ -32,6 +32,7 @@ from haven.accounts.models import StaffSession, StaffSetupLink
 from haven.audit import log as audit
 from haven.audit.log import Actor, record
 from haven.audit.models import AuditNote
+from haven.bans.actions import lapse_due_bans
 from haven.bans.models import Ban, Removal
 from haven.chat.models import ChatMessage
 from haven.consent.models import Consent, ConsentRequest
@@ -58,6 +59,7 @@ KINDS = {
     "house_rules": "earlier house rules versions of meetings",
     "destroyed_transcripts": "records of destroyed transcripts",
     "meetings": "meetings (with their participants and anything left of them)",
+    "bans_lapsed": "bans that ended by themselves at their review date",
     "bans": "lifted bans",
     "audit_notes": "words written into the audit log (reasons, document names)",
     "audit_events": "audit events",
@@ -105,6 +107,7 @@ def run_retention(trigger: str, now: dt.datetime | None = None) -> RetentionRun:
     run.counts["transcripts"] = destroy_expired_transcripts(timezone.localdate(now))
     for version in PolicyVersion.objects.all():
         _meeting_records(run, version, now)
+    run.counts["bans_lapsed"] = lapse_due_bans(now)
     for organisation in Organisation.objects.all():
         _organisation_records(run, organisation.policy_in_force(), now)
     _shared_records(run, now)

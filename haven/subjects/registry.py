@@ -212,6 +212,8 @@ PERSONAL: dict[str, dict[str, Personal]] = {
         "created_at": P("When", E.DELETE),
         "lifted_at": P("When the ban was lifted", E.DELETE),
         "lift_reason": P("Why it was lifted", E.DELETE),
+        "review_on": P("When the ban is reviewed, or ends by itself", E.DELETE),
+        "lapsed": P("Whether it ended by itself at its review date", E.DELETE),
     },
     "audit.AuditEvent": {
         "actor_ref": P("Pseudonym of who did something", E.KEEP, AUDIT_KEPT),
@@ -798,7 +800,7 @@ HOLDINGS: tuple[Holding, ...] = (
         "Bans",
         "Bans of this address from the organisation's meetings",
         lambda org, address: rows("bans.Ban").filter(organisation_id=org, email__iexact=address),
-        ("email", "reason", "created_at", "lifted_at", "lift_reason"),
+        ("email", "reason", "created_at", "review_on", "lifted_at", "lapsed", "lift_reason"),
         ("meeting",),
         keep=_keep_active_ban,
     ),
