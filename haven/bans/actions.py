@@ -124,7 +124,7 @@ def lapse_due_bans(now: dt.datetime | None = None) -> int:
     due = Ban.objects.filter(lifted_at__isnull=True, review_on__lt=timezone.localdate(now))
     for ban_id in due.values_list("pk", flat=True):
         with transaction.atomic():
-            ban = Ban.objects.select_for_update().select_related("meeting").get(pk=ban_id)
+            ban = Ban.objects.select_for_update().get(pk=ban_id)
             if ban.lifted_at is not None:
                 continue  # lifted meanwhile
             ban.lifted_at, ban.lapsed = now, True

@@ -29,11 +29,8 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField("ban", "review_on", models.DateField(null=True)),
         migrations.RunPython(give_existing_bans_a_review_date, migrations.RunPython.noop),
-        migrations.AlterField(
-            "ban",
-            "review_on",
-            models.DateField(help_text="Reviewed by this date, or it ends by itself."),
-        ),
+        # The field becomes required in 0003: on PostgreSQL, altering a table in the
+        # transaction that updated its rows fails ("pending trigger events").
         migrations.AddField(
             "ban",
             "lapsed",
