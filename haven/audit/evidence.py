@@ -467,7 +467,8 @@ def _removals(meeting: Meeting, log: _Log, invitations: list[Invitation]) -> Sec
             )
         else:
             section.summary.append(
-                f"{name}'s ban is still in force, to be reviewed by {ban.review_on:%-d %b %Y}."
+                f"{name}'s ban is still in force. It is to be reviewed by "
+                f"{ban.review_on:%-d %b %Y}, or it ends by itself then."
             )
     section.facts.sort(key=lambda fact: fact.when or meeting.created_at)
     removed = Removal.objects.filter(meeting=meeting).count()
