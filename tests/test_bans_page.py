@@ -98,7 +98,8 @@ def test_S8_P2_a_coordinator_lifts_a_ban_after_confirming_and_the_person_can_be_
     assert len(audits) == 1
     assert coordinator.email in str(audits[0]["actor_label"])
     assert "@" not in str(audits[0]["details"])
-    assert json.loads(str(audits[0]["details"]))["reason"] == "Apologised at review."
+    reason = json.loads(str(audits[0]["details"]))["reason"]
+    assert database.note_text(stack, reason) == "Apologised at review."
 
     # A second lift is refused and changes nothing.
     again = post_action(coordinator.client, lift, {"reason": "Twice"})
@@ -111,6 +112,57 @@ def test_S8_P2_a_coordinator_lifts_a_ban_after_confirming_and_the_person_can_be_
         meeting.host_client, meeting.id, name="Bea Banned", email=invited.email
     )
     assert still_removed.status_code == 400 and "cannot be invited" in still_removed.text
+
+
+def test_S8_coordinators_see_bans_due_for_review_keep_one_and_a_lapsed_ban_ends(stack):
+    # The host chooses a review date in 10 days; another ban takes the policy's default.
+    meeting = start_meeting(stack, "Meeting with review dates")
+    soon = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    due, due_pid, due_invited = admitted(stack, meeting, "Dee Due")
+    meeting.host.send(
+        {"type": "ban", "participant": due_pid, "reason": "Threatened staff.", "review_on": soon}
+    )
+    assert due.expect("removed") == {"type": "removed"}
+    _, later_invited, later_id = _ban_someone(stack, "Lee Later")
+    due_ban = _ban_row(stack, due_invited.email)
+    assert str(due_ban["review_on"]) == soon
+    default = dt.date.today() + dt.timedelta(days=183)
+    assert str(_ban_row(stack, later_invited.email)["review_on"]) == default.isoformat()
+
+    coordinator = sign_in_staff(stack, "reviewer", "coordinator")
+    listing = coordinator.client.get("/staff/bans/").text
+    due_section = listing.split('<h2 id="due-for-review">')[1].split('<h2 id="in-force">')[0]
+    assert due_invited.email in due_section and later_invited.email not in due_section
+    review = f"/staff/bans/{due_ban['id']}/review/"
+    assert f'href="{review}"' in due_section
+
+    # Keeping it needs a date ahead and a reason; then it is no longer due.
+    refused = post_action(coordinator.client, review, {"review_on": soon, "reason": ""})
+    assert refused.status_code == 400 and "Please say why the ban should stay." in refused.text
+    later = (dt.date.today() + dt.timedelta(days=200)).isoformat()
+    kept = post_action(coordinator.client, review, {"review_on": later, "reason": "Still a risk"})
+    assert kept.status_code == 302, kept.text
+    assert str(_ban_row(stack, due_invited.email)["review_on"]) == later
+    after = coordinator.client.get("/staff/bans/").text
+    due_after = after.split('<h2 id="due-for-review">')[1].split('<h2 id="in-force">')[0]
+    assert due_invited.email not in due_after
+    assert [r["action"] for r in stack.audit("ban.review_changed")][-1:] == ["ban.review_changed"]
+
+    # A ban whose review date passed ends by itself at the daily job, audited.
+    database.execute(
+        stack,
+        "UPDATE bans_ban SET review_on = ? WHERE id = ?",
+        (dt.date.today() - dt.timedelta(days=1)).isoformat(),
+        later_id,
+    )
+    stack.manage("destroy_expired")
+    row = _ban_row(stack, later_invited.email)
+    assert row["lifted_at"] is not None and row["lapsed"] and row["lifted_by_id"] is None
+    lifted = coordinator.client.get("/staff/bans/").text.split('<h2 id="lifted">')[1]
+    assert later_invited.email in lifted and "Nobody: it ended by itself" in lifted
+    lapsed = [json.loads(r["details"]) for r in stack.audit("ban.lapsed")]
+    assert any(d["ban_id"] == later_id for d in lapsed)
+    assert _invite_again(stack, later_invited.email).status_code == 302
 
 
 def test_S8_lifting_without_a_reason_is_refused_clearly_and_changes_nothing(stack):

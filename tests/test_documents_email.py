@@ -302,7 +302,8 @@ def test_S4_allowed_documents_reach_the_chosen_people_only(stack):
         assert len(mine) == len(wanted), name
         for row, (file_name, content, _) in zip(mine, wanted, strict=True):
             details = json.loads(row["details"])
-            assert details["name"] == file_name
+            assert file_name not in row["details"]  # the host's words: an erasable note
+            assert database.note_text(stack, details["name"]) == file_name
             assert details["size"] == len(content)
             assert details["sha256"] == hashlib.sha256(content).hexdigest()
             assert address not in row["details"]  # pseudonymous: the invitation is the subject

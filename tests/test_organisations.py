@@ -130,6 +130,8 @@ def world(stack) -> World:
         banned_by_id=staff_row(stack, a.boss.email)["id"],
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
         lift_reason="",
+        review_on=(dt.date.today() + dt.timedelta(days=183)).isoformat(),
+        lapsed=False,
     )
     return World(
         ended=_ended_with_a_transcript(stack, a.boss),

@@ -5,12 +5,14 @@ test run's own network namespace. Each test drives the page as a person would (b
 forms, the keyboard) and checks what the others see, window.haven and the audit log.
 """
 
+import datetime as dt
+import json
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.harness import ui
+from tests.harness import database, ui
 from tests.harness.browser import chromium
 
 pytestmark = pytest.mark.browser
@@ -279,6 +281,7 @@ def test_S8_host_removes_by_keyboard_with_a_required_reason_and_bans_another(sta
         reason = host.get_by_label("Reason (recorded, not shown to Sam Carter)")
         expect(reason).to_be_focused()
         expect(host.locator("#remove-confirm")).to_have_text("Remove Sam Carter")
+        expect(host.locator("#ban-review-on")).to_be_hidden()  # a removal has no review
         ui.assert_accessible(host, "the remove form")
 
         # No reason: a clear error beside the field, and nobody is removed.
@@ -311,14 +314,33 @@ def test_S8_host_removes_by_keyboard_with_a_required_reason_and_bans_another(sta
         host.get_by_role("button", name="Ban Jo Smith").click()
         expect(host.locator("#remove-confirm")).to_have_text("Ban Jo Smith")
         host.get_by_label("Reason (recorded, not shown to Jo Smith)").fill("Abusive to others.")
+        # The review date (S8): the policy's default, which the host changes.
+        review = host.get_by_label("Review the ban by")
+        default = dt.date.today() + dt.timedelta(days=183)
+        expect(review).to_have_value(default.isoformat())
+        chosen = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+        review.fill(chosen)
+        ui.assert_accessible(host, "the ban form")
         host.locator("#remove-confirm").click()
         ui.wait_for_state(jo.page, "ended")
         expect(jo.page.get_by_text("The host removed you from the meeting.")).to_be_visible()
         expect(host.locator("#roster-heading")).to_have_text("People in the meeting (1)")
     removed = ui.audit_about(stack, "room.removed", meeting.id)
     banned = ui.audit_about(stack, "room.banned", meeting.id)
-    assert len(removed) == 1 and "Shared the link on social media." in removed[0]["details"]
-    assert len(banned) == 1 and "Abusive to others." in banned[0]["details"]
+    assert len(removed) == 1 and len(banned) == 1
+    # The reasons are audit notes outside the chain (D4, D5), referred to by it.
+    reasons = [json.loads(row["details"])["reason"] for row in (*removed, *banned)]
+    assert [database.note_text(stack, r) for r in reasons] == [
+        "Shared the link on social media.",
+        "Abusive to others.",
+    ]
+    [ban] = database.query(
+        stack,
+        "SELECT review_on FROM bans_ban WHERE meeting_id ="
+        " (SELECT id FROM meetings_meeting WHERE public_id = ?)",
+        meeting.id.replace("-", ""),
+    )
+    assert str(ban["review_on"]) == chosen
 
 
 SCREEN_TILE = "#video-grid > li.tile-screen"

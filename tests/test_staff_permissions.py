@@ -77,6 +77,8 @@ class World:
             banned_by_id=boss["id"],
             created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
             lift_reason="",
+            review_on=(dt.date.today() + dt.timedelta(days=183)).isoformat(),
+            lapsed=False,
         )
 
     def _draft(self, version: str) -> str:
@@ -107,6 +109,7 @@ class World:
             ("/staff/bans/", OVERSEERS),
             ("/staff/subject-access/", MANAGERS),
             (f"/staff/bans/{self.ban_id}/lift/", MANAGERS),
+            (f"/staff/bans/{self.ban_id}/review/", MANAGERS),
         ]
 
     def actions(self) -> list[tuple[str, dict[str, str], set[str]]]:
@@ -148,6 +151,14 @@ class World:
             (f"/staff/policy/drafts/{self.draft_id}/", draft_form_data("V.5"), MANAGERS),
             (f"/staff/policy/drafts/{self.discard_id}/discard/", {}, MANAGERS),
             (f"/staff/policy/drafts/{self.draft_id}/publish/", {}, MANAGERS),
+            (
+                f"/staff/bans/{self.ban_id}/review/",
+                {
+                    "review_on": (dt.date.today() + dt.timedelta(days=300)).isoformat(),
+                    "reason": "Still a risk to families",
+                },
+                MANAGERS,
+            ),
             (f"/staff/bans/{self.ban_id}/lift/", {"reason": "Agreed at a review"}, MANAGERS),
             ("/staff/subject-access/", {"email": flows.unique_email("subject")}, MANAGERS),
         ]

@@ -17,7 +17,7 @@ from haven.accounts.decorators import reauthentication_required, staff_required
 from haven.accounts.forms import AuditFilterForm, StaffChangeForm, StaffInviteForm
 from haven.accounts.models import User
 from haven.accounts.permissions import Permission, has_permission
-from haven.audit.log import pseudonym
+from haven.audit.log import notes_of, pseudonym, readable_details
 from haven.audit.models import AuditEvent, AuditIdentity
 from haven.meetings import dashboard
 from haven.meetings.actions import do_create_meeting
@@ -201,9 +201,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     refs = {e.actor_ref for e in page} | {e.subject_ref for e in page if e.subject_ref}
     named = refs | ({person} if person_here else set())
     labels = dict(AuditIdentity.objects.filter(ref__in=named).values_list("ref", "label"))
+    notes = notes_of(page)
     rows = [
         {
             "event": event,
+            "details": readable_details(event, notes),
             "who": _who(event.actor_kind, event.actor_ref, labels),
             "about": _who("attendee", event.subject_ref, labels) if event.subject_ref else "",
         }

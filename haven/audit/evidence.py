@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from haven.accounts.models import User
 from haven.accounts.permissions import Permission, has_permission
-from haven.audit.log import verify_chain
+from haven.audit.log import NoteReading, notes_of, read_note, verify_recent
 from haven.audit.models import AuditEvent, AuditIdentity
 from haven.bans.models import Ban, Removal
 from haven.invitations.models import Invitation, Role
@@ -132,6 +132,11 @@ class _Log:
         self.labels = {
             identity.ref: identity.label for identity in AuditIdentity.objects.filter(ref__in=refs)
         }
+        self.notes = notes_of(self.events)
+
+    def note(self, event: AuditEvent, key: str) -> NoteReading:
+        """Free text the event recorded (a reason): from its note, kept out of the chain."""
+        return read_note(event.details.get(key, ""), self.notes)
 
     def of(self, *actions: str) -> list[AuditEvent]:
         return [event for event in self.events if event.action in actions]
@@ -423,29 +428,48 @@ def _removals(meeting: Meeting, log: _Log, invitations: list[Invitation]) -> Sec
     section = Section("removals", "Removals and bans", ["S8"])
     names = {invitation.email.strip().lower(): invitation.name for invitation in invitations}
     for event in log.of("room.removed", "room.banned"):
-        reason = str(event.details.get("reason", "")).strip()
+        note = log.note(event, "reason")
+        reason = note.text.strip()
         verb = "banned" if event.action == "room.banned" else "removed"
-        what = (
-            f"{log.actor(event)} {verb} {log.subject(event)}"
-            + (" from every meeting of the organisation" if verb == "banned" else "")
-            + f". Reason: {reason}"
-            if reason
-            else f"{log.actor(event)} {verb} {log.subject(event)}."
+        what = f"{log.actor(event)} {verb} {log.subject(event)}" + (
+            " from every meeting of the organisation" if verb == "banned" else ""
         )
-        section.facts.append(Fact(event.at, what))
-        if not reason:
+        if note.state == "erased":
+            what += ". A reason was recorded; it has since been erased."
+        elif note.state == "changed":
+            what += "."
+            section.warnings.append(
+                f"The reason for when {log.subject(event)} was {verb} was changed after "
+                "it was recorded: it does not match the audit log."
+            )
+        elif reason:
+            what += f". Reason: {reason}"
+        else:
+            what += "."
             section.warnings.append(
                 f"No reason on record for when {log.subject(event)} was {verb}."
             )
+        section.facts.append(Fact(event.at, what))
     for ban in Ban.objects.filter(meeting=meeting).select_related("lifted_by"):
         name = names.get(ban.email, ERASED)
-        if ban.lifted_at is not None:
+        if ban.lapsed:
+            section.facts.append(
+                Fact(
+                    ban.lifted_at,
+                    f"{name}'s ban ended by itself: its review date, "
+                    f"{ban.review_on:%-d %b %Y}, passed and nobody kept it.",
+                )
+            )
+        elif ban.lifted_at is not None:
             lifter = ban.lifted_by.full_name if ban.lifted_by is not None else "a coordinator"
             section.facts.append(
                 Fact(ban.lifted_at, f"{lifter} lifted {name}'s ban. Reason: {ban.lift_reason}")
             )
         else:
-            section.summary.append(f"{name}'s ban is still in force.")
+            section.summary.append(
+                f"{name}'s ban is still in force. It is to be reviewed by "
+                f"{ban.review_on:%-d %b %Y}, or it ends by itself then."
+            )
     section.facts.sort(key=lambda fact: fact.when or meeting.created_at)
     removed = Removal.objects.filter(meeting=meeting).count()
     recorded = len(log.of("room.removed", "room.banned"))
@@ -590,15 +614,35 @@ def _private_place(
 
 def _audit_chain() -> Section:
     section = Section("audit-log", "The audit log is intact", ["D5"])
-    checked, broken = verify_chain()
-    if broken is None:
-        section.summary.append(
-            f"Every entry of the audit log ({checked}) was checked when this page was made: "
-            "none was changed, deleted or inserted."
-        )
-    else:
+    check = verify_recent()
+    checkpoint = check.checkpoint
+    if check.broken is not None:
         section.warnings.append(
-            f"The audit log is broken at entry {broken.event_id}: {broken.reason}. "
+            f"The audit log is broken at entry {check.broken.event_id}: {check.broken.reason}. "
             "The evidence on this page may not be complete."
         )
+    elif check.since_id:
+        section.summary.append(
+            f"The audit log was checked up to entry {check.since_id} before; the "
+            f"{check.checked} entries after it were checked when this page was made: none "
+            "was changed, deleted or inserted."
+        )
+    else:
+        section.summary.append(
+            f"Every entry of the audit log ({check.checked}) was checked when this page was "
+            "made: none was changed, deleted or inserted."
+        )
+    if checkpoint is not None and checkpoint.full_check_at is not None:
+        when = _when(checkpoint.full_check_at)
+        if checkpoint.full_check_problem:
+            section.warnings.append(
+                f"The last full check of the audit log, on {when}, found it broken at entry "
+                f"{checkpoint.full_check_broken_id}: {checkpoint.full_check_problem}."
+            )
+        else:
+            section.summary.append(
+                f"The last full check of every entry ({checkpoint.full_check_checked}), on "
+                f"{when}, found none changed, deleted or inserted. Haven checks the whole log "
+                "every day."
+            )
     return section

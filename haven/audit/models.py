@@ -86,3 +86,46 @@ class AuditAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"Audit log starts after event {self.through_id}"
+
+
+class AuditNote(models.Model):
+    """Free text an audit event refers to (a host's reason for a removal, a document's
+    name), kept out of the hash chain so that erasure (D4) and retention (D3) can delete
+    it while the chain still verifies (D5).
+
+    The event's details hold only this row's id and a commitment: the SHA-256 of `salt`
+    and `text`. The salt is kept here, so once the note is deleted the commitment left in
+    the chain says nothing about the words (they cannot be guessed and checked), and while
+    it exists anyone can check that the words are the ones recorded.
+    """
+
+    text = models.TextField()
+    salt = models.CharField(max_length=32)
+    # Whom the words are about (their pseudonym), and whose they are: what erasure and
+    # subject access look for, and which organisation's retention applies.
+    subject_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    organisation = models.ForeignKey(
+        "policy.Organisation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Audit note {self.pk}"
+
+
+class AuditCheckpoint(models.Model):
+    """How far the chain is known to verify, so the evidence page checks only what came
+    after (one row). A full check (`manage.py verify_audit`, and the retention job once a
+    day) walks every event again, since a change before the checkpoint is found only so,
+    and records what it found here."""
+
+    through_id = models.BigIntegerField(help_text="Every event up to this id verified.")
+    last_hash = models.CharField(max_length=64)
+    verified_at = models.DateTimeField()
+    full_check_at = models.DateTimeField(null=True, blank=True)
+    full_check_checked = models.PositiveBigIntegerField(default=0)
+    full_check_broken_id = models.BigIntegerField(null=True, blank=True)
+    full_check_problem = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"Audit log verified through event {self.through_id}"

@@ -32,9 +32,19 @@ class Ban(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     lift_reason = models.TextField(blank=True)
+    # Chosen when the ban is made (the policy's ban_review_days by default); a coordinator
+    # may move it. A ban nobody kept by then ends by itself (rule S8): `lapsed`.
+    review_on = models.DateField(help_text="Reviewed by this date, or it ends by itself.")
+    lapsed = models.BooleanField(
+        default=False, help_text="Ended by itself at its review date (lifted_at says when)."
+    )
 
     def __str__(self) -> str:
         return f"{self.email} banned from {self.organisation}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.lifted_at is None
 
 
 def is_excluded(meeting_id: int, organisation_id: int, email: str) -> bool:

@@ -6,4 +6,5 @@ app_name = "bans"
 urlpatterns = [
     path("", views.ban_list, name="list"),
     path("<int:ban_id>/lift/", views.ban_lift, name="lift"),
+    path("<int:ban_id>/review/", views.ban_review, name="review"),
 ]

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import smtplib
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -48,9 +49,13 @@ class Document:
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
 
-    def described(self) -> dict[str, object]:
-        """What the audit log keeps of it: never its content."""
-        return {"name": self.name, "size": len(self.content), "sha256": self.sha256}
+    def described(self) -> dict[str, Any]:
+        """What the audit log keeps of it: never its content. Its name is the host's free
+        text (it may name someone): an erasable note outside the chain (`noted`, D4, D5)."""
+        return {"size": len(self.content), "sha256": self.sha256}
+
+    def noted(self) -> dict[str, str]:
+        return {"name": self.name}
 
 
 @dataclass
@@ -107,6 +112,7 @@ def do_send_document(
             meeting=meeting,
             invitation=invitation,
             to=addresses,
+            notes=document.noted(),
             **document.described(),
         )
     for invitation in outcome.failed:
@@ -115,6 +121,7 @@ def do_send_document(
             Actor.staff(host),
             meeting=meeting,
             invitation=invitation,
+            notes=document.noted(),
             **document.described(),
         )
     return outcome

@@ -78,6 +78,18 @@ class PolicyDraftForm(forms.Form):
     retain_staff_sign_in_days = _days("Staff sign-in records: days after last use")
     retain_sign_in_failures_days = _days("Wrong passwords and codes: days")
     retain_emails_days = _days("Saved copies of emails: days")
+    retain_meetings_days = _days("Meetings: days after they ended")
+    retain_house_rules_days = _days("Earlier versions of a meeting's house rules: days after it")
+    retain_destroyed_transcripts_days = _days(
+        "The record that a transcript was destroyed: days after"
+    )
+    retain_audit_notes_days = _days("Words written into the audit log (reasons): days")
+    ban_review_days = forms.IntegerField(
+        label="A ban is reviewed, or ends, this many days after it is made",
+        min_value=1,
+        max_value=3650,
+        help_text="From 1 to 3650 days. A host may choose another date when banning (S8).",
+    )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +134,14 @@ class PolicyDraftForm(forms.Form):
                 "retain_consents_days",
                 "An agreement is part of its invitation: keep it no longer than invitations.",
             )
+        meetings = data.get("retain_meetings_days")
+        for part in (
+            "retain_invitations_days",
+            "retain_house_rules_days",
+            "retain_destroyed_transcripts_days",
+        ):
+            if meetings and data.get(part) and data[part] > meetings:
+                self.add_error(part, "This is part of a meeting: keep it no longer than meetings.")
         if data.get("privacy_url") and data.get("privacy_url") == data.get("staff_page_url"):
             self.add_error(
                 "staff_page_url",

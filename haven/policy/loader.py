@@ -56,6 +56,11 @@ class _RetentionData(_Strict):
     staff_sign_in_days: int = _DAYS
     sign_in_failures_days: int = _DAYS
     emails_days: int = _DAYS
+    meetings_days: int = _DAYS
+    house_rules_days: int = _DAYS
+    destroyed_transcripts_days: int = _DAYS
+    audit_notes_days: int = _DAYS
+    ban_review_days: int = _DAYS
 
     @model_validator(mode="after")
     def _parts_not_longer_than_wholes(self) -> "_RetentionData":
@@ -65,6 +70,14 @@ class _RetentionData(_Strict):
                 "access_needs_days <= consents_days <= invitations_days: a consent is part "
                 "of its invitation, and access needs are part of a consent"
             )
+        parts = (self.invitations_days, self.house_rules_days, self.destroyed_transcripts_days)
+        if max(parts) > self.meetings_days:
+            raise ValueError(
+                "invitations_days, house_rules_days and destroyed_transcripts_days <= "
+                "meetings_days: they are part of a meeting"
+            )
+        if self.audit_notes_days > self.audit_days:
+            raise ValueError("audit_notes_days <= audit_days: a note is part of an audit entry")
         return self
 
 
@@ -81,6 +94,11 @@ RETENTION_FIELDS = {
     "staff_sign_in_days": "retain_staff_sign_in_days",
     "sign_in_failures_days": "retain_sign_in_failures_days",
     "emails_days": "retain_emails_days",
+    "meetings_days": "retain_meetings_days",
+    "house_rules_days": "retain_house_rules_days",
+    "destroyed_transcripts_days": "retain_destroyed_transcripts_days",
+    "audit_notes_days": "retain_audit_notes_days",
+    "ban_review_days": "ban_review_days",
 }
 
 

@@ -33,6 +33,12 @@ class RetentionPeriods(models.Model):
     retain_staff_sign_in_days = models.PositiveIntegerField(default=30)
     retain_sign_in_failures_days = models.PositiveIntegerField(default=30)
     retain_emails_days = models.PositiveIntegerField(default=30)
+    retain_meetings_days = models.PositiveIntegerField(default=730)
+    retain_house_rules_days = models.PositiveIntegerField(default=365)
+    retain_destroyed_transcripts_days = models.PositiveIntegerField(default=365)
+    retain_audit_notes_days = models.PositiveIntegerField(default=365)
+    # Not a retention period but a ban's life (rule S8): by when a ban is reviewed, or ends.
+    ban_review_days = models.PositiveIntegerField(default=183)
 
     class Meta:
         abstract = True

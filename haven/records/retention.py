@@ -6,10 +6,11 @@ runs it from cron and `manage.py serve` runs it on a schedule. It is idempotent:
 run finds nothing more to destroy. Each run is audited with its counts, never content.
 
 Which policy decides:
-- meeting records (invitations, consents, access needs, removals, ending a meeting its
-  host never ended): the policy version the meeting records (P1), so what the privacy
-  notice promised that attendee holds;
-- bans and staff sign-in records: their organisation's policy in force;
+- meeting records (invitations, consents, access needs, removals, house rules versions,
+  records of destroyed transcripts, the meeting itself, ending a meeting its host never
+  ended): the policy version the meeting records (P1), so what the privacy notice
+  promised that attendee holds;
+- bans, audit notes and staff sign-in records: their organisation's policy in force;
 - records of no one organisation (audit events, audit identities, sign-in failures,
   emails): the longest period among the organisations' policies in force.
 """
@@ -18,25 +19,32 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from haven.accounts.models import StaffSession, StaffSetupLink
 from haven.audit import log as audit
 from haven.audit.log import Actor, record
+from haven.audit.models import AuditNote
+from haven.bans.actions import lapse_due_bans
 from haven.bans.models import Ban, Removal
 from haven.chat.models import ChatMessage
 from haven.consent.models import Consent, ConsentRequest
 from haven.invitations import guessing
 from haven.invitations.models import Invitation
-from haven.meetings.models import Meeting
+from haven.meetings.models import HouseRules, Meeting
 from haven.policy.models import Organisation, PolicyVersion
 from haven.records.actions import destroy_expired_transcripts
+from haven.records.models import Transcript
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +57,12 @@ KINDS = {
     "consents": "consents",
     "invitations": "invitations (with their consent links)",
     "removals": "removals from a meeting",
+    "house_rules": "earlier house rules versions of meetings",
+    "destroyed_transcripts": "records of destroyed transcripts",
+    "meetings": "meetings (with their participants and anything left of them)",
+    "bans_lapsed": "bans that ended by themselves at their review date",
     "bans": "lifted bans",
+    "audit_notes": "words written into the audit log (reasons, document names)",
     "audit_events": "audit events",
     "audit_identities": "audit identities (who a pseudonym is)",
     "staff_sessions": "staff sessions",
@@ -95,9 +108,11 @@ def run_retention(trigger: str, now: dt.datetime | None = None) -> RetentionRun:
     run.counts["transcripts"] = destroy_expired_transcripts(timezone.localdate(now))
     for version in PolicyVersion.objects.all():
         _meeting_records(run, version, now)
+    run.counts["bans_lapsed"] = lapse_due_bans(now)
     for organisation in Organisation.objects.all():
         _organisation_records(run, organisation.policy_in_force(), now)
     _shared_records(run, now)
+    _check_audit_chain(run, trigger)
     with transaction.atomic():
         record(
             "retention.ran",
@@ -171,6 +186,45 @@ def _meeting_records(run: RetentionRun, version: PolicyVersion, now: dt.datetime
     )
     run.counts["removals"] += _deleted(removals.delete(), "bans.Removal")
 
+    run.counts["house_rules"] += _deleted(
+        _expired_house_rules(version, _days_before(now, version.retain_house_rules_days)).delete(),
+        "meetings.HouseRules",
+    )
+    destroyed = Transcript.objects.filter(
+        meeting__policy=version,
+        destroyed_at__lt=_days_before(now, version.retain_destroyed_transcripts_days),
+    )
+    run.counts["destroyed_transcripts"] += _deleted(destroyed.delete(), "records.Transcript")
+    # The meeting row goes last, with whatever is left of it (its participants, the
+    # version of its house rules in force at the end). Never while its transcript is kept:
+    # deleting the meeting would take the transcript with it before its date.
+    meetings = Meeting.objects.filter(
+        policy=version,
+        state=Meeting.State.ENDED,
+        ended_at__lt=_days_before(now, version.retain_meetings_days),
+    ).exclude(transcript__destroyed_at__isnull=True, transcript__isnull=False)
+    run.counts["meetings"] += _deleted(meetings.delete(), "meetings.Meeting")
+
+
+def _expired_house_rules(
+    version: PolicyVersion, ended_before: dt.datetime
+) -> "QuerySet[HouseRules]":
+    """House rules versions of meetings that ended before then, except a version an
+    agreement or a consent link still names (never deleted under it: rule G1's record of
+    what was agreed) and each meeting's version in force at its end (which stays with the
+    meeting, whose pages show it)."""
+    newest = (
+        HouseRules.objects.filter(meeting=OuterRef("meeting"))
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    return (
+        HouseRules.objects.filter(meeting__policy=version, meeting__ended_at__lt=ended_before)
+        .exclude(version=Subquery(newest))
+        .exclude(pk__in=Consent.objects.values("house_rules"))
+        .exclude(pk__in=ConsentRequest.objects.values("house_rules"))
+    )
+
 
 @transaction.atomic
 def _organisation_records(run: RetentionRun, policy: PolicyVersion, now: dt.datetime) -> None:
@@ -181,6 +235,11 @@ def _organisation_records(run: RetentionRun, policy: PolicyVersion, now: dt.date
         lifted_at__lt=_days_before(now, policy.retain_lifted_bans_days),
     )
     run.counts["bans"] += _deleted(lifted.delete(), "bans.Ban")
+    notes = AuditNote.objects.filter(
+        organisation=organisation,
+        created_at__lt=_days_before(now, policy.retain_audit_notes_days),
+    )
+    run.counts["audit_notes"] += _deleted(notes.delete(), "audit.AuditNote")
     staff_cutoff = _days_before(now, policy.retain_staff_sign_in_days)
     sessions = StaffSession.objects.filter(
         user__organisation=organisation, last_seen_at__lt=staff_cutoff
@@ -213,6 +272,11 @@ def _shared_records(run: RetentionRun, now: dt.datetime) -> None:
         problem = f"Old audit events were kept: the audit log is broken at {refused}."
         logger.error(problem)
         run.problems.append(problem)
+    # Notes of no organisation (none is written so today) by the longest period.
+    notes_cutoff = _days_before(now, _longest(policies, lambda p: p.retain_audit_notes_days))
+    with transaction.atomic():
+        orphans = AuditNote.objects.filter(organisation__isnull=True, created_at__lt=notes_cutoff)
+        run.counts["audit_notes"] += _deleted(orphans.delete(), "audit.AuditNote")
     identities = _longest(policies, lambda p: p.retain_audit_identities_days)
     with transaction.atomic():
         run.counts["audit_identities"] = audit.expire_identities(_days_before(now, identities))
@@ -225,6 +289,22 @@ def _shared_records(run: RetentionRun, now: dt.datetime) -> None:
         )
     emails = _days_before(now, _longest(policies, lambda p: p.retain_emails_days))
     run.counts["emails"] = _destroy_saved_emails(emails)
+
+
+# The evidence page checks only what was appended since its checkpoint; a change before it
+# is found by a full check: every run from cron, and the server's own job once a day.
+FULL_AUDIT_CHECK_EVERY = dt.timedelta(hours=23)
+
+
+def _check_audit_chain(run: RetentionRun, trigger: str) -> None:
+    if trigger != "command" and not audit.full_check_due(FULL_AUDIT_CHECK_EVERY):
+        return
+    _checked, broken = audit.verify_chain()
+    if broken is not None:
+        where = f"entry {broken.event_id}" if broken.event_id else "the end of the log"
+        problem = f"The audit log's full check found it broken at {where}: {broken.reason}."
+        logger.error(problem)
+        run.problems.append(problem)
 
 
 def _destroy_saved_emails(before: dt.datetime) -> int:

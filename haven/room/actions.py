@@ -5,6 +5,7 @@ transaction, so a refused or failed action changes nothing and tells nobody. Med
 work (mute, kick) happens in the consumer, after the action has committed.
 """
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,8 @@ from django.utils import timezone
 from pydantic import BaseModel, TypeAdapter
 
 from haven.audit.log import Actor, record
-from haven.bans.models import Ban, Removal
+from haven.bans.actions import BanError, create_ban
+from haven.bans.models import Removal
 from haven.chat.history import histories
 from haven.consent.models import Consent
 from haven.meetings.models import Meeting
@@ -492,7 +494,13 @@ def do_set_lock(host: Participant, identity: Identity, locked: bool) -> None:
 
 @transaction.atomic
 def do_remove(
-    host: Participant, identity: Identity, target_public_id: str, reason: str, *, ban: bool
+    host: Participant,
+    identity: Identity,
+    target_public_id: str,
+    reason: str,
+    *,
+    ban: bool,
+    review_on: dt.date | None = None,
 ) -> list[int]:
     """Remove someone at once; they cannot come back to this meeting (S8). A ban also
     blocks their email from every meeting of the organisation until it is lifted.
@@ -505,19 +513,16 @@ def do_remove(
     email = invitation.email.strip().lower()
     Removal.objects.create(meeting=meeting, email=email, reason=reason, removed_by=identity.user)
     if ban:
-        Ban.objects.create(
-            organisation=meeting.organisation,
-            email=email,
-            reason=reason,
-            banned_by=identity.user,
-            meeting=meeting,
-        )
+        try:
+            create_ban(meeting, email, reason, identity.user, review_on)
+        except BanError as error:
+            raise Refused(Decision(False, "bad_message", str(error))) from None
     record(
         "room.banned" if ban else "room.removed",
         identity.actor,
         meeting=meeting,
         invitation=invitation,
-        reason=reason,
+        notes={"reason": reason},
     )
     # Every connection of this person goes: a second device too.
     feeds_gone: list[int] = []

@@ -1,5 +1,6 @@
 """The host's actions in a meeting. Each: guard, action (policy + audit), then Janus."""
 
+import datetime as dt
 import logging
 
 from channels.db import database_sync_to_async
@@ -45,12 +46,15 @@ class HostHandlers(RoomConnection):
         await self._remove(message.participant, message.reason, ban=False)
 
     async def on_ban(self, message: p.Ban) -> None:
-        await self._remove(message.participant, message.reason, ban=True)
+        review_on = dt.date.fromisoformat(message.review_on) if message.review_on else None
+        await self._remove(message.participant, message.reason, ban=True, review_on=review_on)
 
-    async def _remove(self, target: str, reason: str, *, ban: bool) -> None:
+    async def _remove(
+        self, target: str, reason: str, *, ban: bool, review_on: dt.date | None = None
+    ) -> None:
         host = await self.require_participant()
         feeds = await database_sync_to_async(actions.do_remove)(
-            host, self.identity, target, reason, ban=ban
+            host, self.identity, target, reason, ban=ban, review_on=review_on
         )
         # Their own connection closes their media too; kicking here makes it immediate
         # even if that connection is slow or gone (rule S8). The target may be on

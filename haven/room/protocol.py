@@ -5,10 +5,11 @@ The server builds every message it sends from the server models, so tests can ch
 what it emits against the same schemas.
 """
 
+import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 PROTOCOL_VERSION = 1
 MAX_SDP = 20_000
@@ -110,10 +111,20 @@ class Remove(_ClientMessage):
     reason: Reason
 
 
+def _a_real_date(value: str) -> str:
+    dt.date.fromisoformat(value)  # ValueError (bad_message) for 2027-02-30
+    return value
+
+
+IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_a_real_date)]
+
+
 class Ban(_ClientMessage):
     type: Literal["ban"]
     participant: PublicId
     reason: Reason
+    # When the ban is reviewed, or ends by itself (S8); the policy's default if absent.
+    review_on: IsoDate | None = None
 
 
 class Ask(_ClientMessage):

@@ -10,7 +10,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from haven.accounts.models import User
-from haven.audit.log import Actor, pseudonym
+from haven.audit.log import Actor, notes_of, pseudonym, readable_details
 from haven.audit.models import AuditEvent, AuditIdentity
 from haven.invitations.models import Invitation
 from haven.meetings.models import Meeting
@@ -178,14 +178,16 @@ def build(staff: User, address: str) -> Report:
         for kept_transcript in transcript:
             for line in own_lines(kept_transcript, actor, author):
                 report.transcript_lines.append({"meeting": _value(kept_transcript.meeting), **line})
-    for event in audit_events(org, report.person).order_by("id"):
+    entries = list(audit_events(org, report.person).order_by("id"))
+    notes = notes_of(entries)
+    for event in entries:
         report.audit_events.append(
             {
                 "at": event.at.isoformat(),
                 "action": event.action,
                 "as": "actor" if event.actor_ref == report.person else "subject",
                 "meeting": _value(event.meeting) if event.meeting else event.meeting_ref,
-                "details": event.details,
+                "details": readable_details(event, notes),
             }
         )
     # The identity row is shared by organisations: it counts here only beside entries here.

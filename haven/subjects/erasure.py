@@ -36,6 +36,7 @@ ORDER = (
     "invitations",
     "removals",
     "bans",
+    "audit_notes",
     "admin_log",
 )
 
@@ -148,7 +149,9 @@ def do_erase(staff: User, address: str, reason: str) -> Outcome:
         "subject.erased",
         actor,
         person=person,
-        reason=reason,
+        # The coordinator's words, about the erasure: not about the person (a subject
+        # access afterwards finds nothing), destroyed by retention.
+        notes={"reason": reason},
         rows=sum(outcome.erased.values()),
         transcript_lines=outcome.transcript_lines,
         sessions=outcome.sessions,

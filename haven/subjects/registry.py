@@ -212,17 +212,32 @@ PERSONAL: dict[str, dict[str, Personal]] = {
         "created_at": P("When", E.DELETE),
         "lifted_at": P("When the ban was lifted", E.DELETE),
         "lift_reason": P("Why it was lifted", E.DELETE),
+        "review_on": P("When the ban is reviewed, or ends by itself", E.DELETE),
+        "lapsed": P("Whether it ended by itself at its review date", E.DELETE),
     },
     "audit.AuditEvent": {
         "actor_ref": P("Pseudonym of who did something", E.KEEP, AUDIT_KEPT),
         "subject_ref": P("Pseudonym of whom it was done to", E.KEEP, AUDIT_KEPT),
         "details": P(
-            "What happened: kinds, counts, the host's reason for a removal",
+            "What happened: kinds and counts. Free text (reasons, a document's name) is "
+            "not here but in an audit note, which erasure deletes: the entry keeps only "
+            "the note's number and a salted hash that says nothing once the note is gone",
             E.KEEP,
             AUDIT_KEPT,
         ),
         "at": P("When", E.KEEP, AUDIT_KEPT),
         "action": P("What happened", E.KEEP, AUDIT_KEPT),
+    },
+    "audit.AuditNote": {
+        "text": P(
+            "Free text an audit entry refers to: a host's reason for a removal or ban, a "
+            "coordinator's reason for lifting a ban or erasing, a document's name",
+            E.DELETE,
+            "The audit entry keeps only a salted hash of it; with the note and its salt "
+            "gone, the hash says nothing, and the chain still verifies (D5).",
+        ),
+        "subject_ref": P("Pseudonym of whom the words are about", E.DELETE),
+        "created_at": P("When", E.DELETE),
     },
     "audit.AuditIdentity": {
         "label": P("Who a pseudonym is: 'Name <email>'", E.DELETE),
@@ -333,6 +348,22 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         **_all(LINK, "actor_user", "meeting", "invitation"),
     },
     "audit.AuditChainHead": _all(AUDIT_CHAIN, "id", "last_hash"),
+    "audit.AuditNote": {
+        "id": KEY,
+        "salt": "Random, per note: makes its hash in the chain unguessable",
+        "organisation": LINK,
+    },
+    "audit.AuditCheckpoint": _all(
+        AUDIT_CHAIN,
+        "id",
+        "through_id",
+        "last_hash",
+        "verified_at",
+        "full_check_at",
+        "full_check_checked",
+        "full_check_broken_id",
+        "full_check_problem",
+    ),
     "audit.AuditAnchor": _all(
         AUDIT_CHAIN, "id", "through_id", "last_hash", "destroyed_count", "updated_at"
     ),
@@ -532,6 +563,12 @@ def _keep_open_meeting_removal(removal: Any) -> str:
             "come back to it (S8)."
         )
     return ""
+
+
+def _pseudonym(address: str) -> str:
+    from haven.audit.log import pseudonym
+
+    return pseudonym(address)
 
 
 def _keep_active_ban(ban: Any) -> str:
@@ -769,9 +806,19 @@ HOLDINGS: tuple[Holding, ...] = (
         "Bans",
         "Bans of this address from the organisation's meetings",
         lambda org, address: rows("bans.Ban").filter(organisation_id=org, email__iexact=address),
-        ("email", "reason", "created_at", "lifted_at", "lift_reason"),
+        ("email", "reason", "created_at", "review_on", "lifted_at", "lapsed", "lift_reason"),
         ("meeting",),
         keep=_keep_active_ban,
+    ),
+    Holding(
+        "audit_notes",
+        "audit.AuditNote",
+        "Words in the audit log",
+        "Free text audit entries refer to about this address (reasons, document names)",
+        lambda org, address: rows("audit.AuditNote").filter(
+            organisation_id=org, subject_ref=_pseudonym(address)
+        ),
+        ("text", "created_at"),
     ),
 )
 

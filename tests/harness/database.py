@@ -336,6 +336,15 @@ def backdate_audit(where: Stack | Database, through_id: int, days: float) -> Non
                 row["id"],
             )
         run("UPDATE audit_auditchainhead SET last_hash = ?", prev)
+        # The chain was sealed again: what an earlier check verified no longer holds.
+        run("DELETE FROM audit_auditcheckpoint")
+
+
+def note_text(where: Stack | Database, value: Any) -> str | None:
+    """The free text an audit detail refers to (an AuditNote), or None once erased."""
+    assert isinstance(value, dict) and set(value) == {"note", "sha256"}, value
+    rows = query(where, "SELECT text FROM audit_auditnote WHERE id = ?", value["note"])
+    return rows[0]["text"] if rows else None
 
 
 def tables_containing(where: Stack | Database, needle: str) -> list[str]:

@@ -135,6 +135,11 @@ def draft_form_data(
         "retain_staff_sign_in_days": "30",
         "retain_sign_in_failures_days": "30",
         "retain_emails_days": "30",
+        "retain_meetings_days": "730",
+        "retain_house_rules_days": "365",
+        "retain_destroyed_transcripts_days": "365",
+        "retain_audit_notes_days": "365",
+        "ban_review_days": "183",
     }
     defaults = {
         "one_to_one": ("4", False, "365"),

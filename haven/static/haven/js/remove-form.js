@@ -66,6 +66,7 @@ export function openRemoveForm(kind, opener) {
   byId("remove-label").textContent = `Reason (recorded, not shown to ${person.name})`;
   byId("remove-confirm").textContent = words.confirm(person.name);
   reasonField().value = "";
+  setUpReviewDate(kind);
   clearReasonError();
   byId("remove-form").hidden = false;
   opener.setAttribute("aria-expanded", "true");
@@ -99,7 +100,11 @@ function onSubmit(event) {
     return;
   }
   const { kind, participant, name } = open;
-  room.connection?.send(kind, { participant, reason: reason.slice(0, 500) });
+  /** @type {{participant: string, reason: string, review_on?: string}} */
+  const body = { participant, reason: reason.slice(0, 500) };
+  const reviewOn = reviewField().value;
+  if (kind === "ban" && reviewOn) body.review_on = reviewOn;
+  room.connection?.send(kind, body);
   closeRemoveForm(false);
   byId("roster-heading").focus();
   announce(WORDS[kind].done(name));
@@ -115,6 +120,32 @@ function showReasonError(name) {
   field.setAttribute("aria-invalid", "true");
   field.setAttribute("aria-describedby", "remove-reason-error remove-detail remove-hint");
   field.focus();
+}
+
+function reviewField() {
+  return /** @type {HTMLInputElement} */ (byId("ban-review-on"));
+}
+
+/** @param {number} days */
+function isoDateIn(days) {
+  const day = new Date();
+  day.setDate(day.getDate() + days);
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
+
+/**
+ * A ban is reviewed by a date (rule S8): the policy's default, which the host may change,
+ * from tomorrow to two years ahead (the server refuses any other).
+ * @param {"remove"|"ban"} kind
+ */
+function setUpReviewDate(kind) {
+  const wrapper = byId("ban-review-field");
+  wrapper.hidden = kind !== "ban";
+  const field = reviewField();
+  field.min = isoDateIn(1);
+  field.max = isoDateIn(730);
+  field.value = isoDateIn(Number(wrapper.dataset.defaultDays) || 183);
 }
 
 function clearReasonError() {
