@@ -1,9 +1,12 @@
 """Personal links and passcodes (rule S1), and every bad input on the way in."""
 
+import datetime as dt
+import html
 import json
 import re
 
-from tests.harness import flows
+from tests.harness import database, flows
+from tests.harness.staff import post_action
 
 
 def test_S1_the_link_and_the_passcode_arrive_in_two_separate_emails(stack):
@@ -110,3 +113,46 @@ def test_a_passcode_typed_with_spaces_still_works(stack):
     spaced = f"{invited.passcode[:3]} {invited.passcode[3:]}"
     attendee = flows.enter_passcode(stack, invited, spaced)
     assert attendee.get(f"/room/{meeting_id}/").status_code == 200
+
+
+def test_S1_the_host_sees_a_paused_link_until_when_and_unlocks_it_audited(stack):
+    host, _ = flows.sign_in(stack)
+    meeting_id = flows.create_meeting(host)
+    invited = flows.invite(stack, host, meeting_id, "Lou Locked")
+    path = invited.link.split(str(stack.port), 1)[1]
+    wrong = "000000" if invited.passcode != "000000" else "111111"
+    visitor = stack.http()
+    for _ in range(5):
+        page = flows.post_form(visitor, path, {"passcode": wrong})
+    # The person is told whom to ask, by name and address, from the policy data.
+    said = html.unescape(page.text)
+    assert "Please try again after" in said
+    assert "email SENDIASS Leicester at info@sendiassleicester.org.uk" in said
+    # The host sees the pause and when it ends, not "Link sent".
+    [row] = database.query(
+        stack, "SELECT * FROM invitations_invitation WHERE email = ?", invited.email
+    )
+    until = dt.datetime.fromisoformat(str(row["passcode_locked_until"])).astimezone()
+    card = card_of(host, meeting_id, "Lou Locked")
+    assert f"Locked out after wrong passcodes, until {until:%H:%M}" in card
+    assert "Unlock the link" in card
+    # Another host cannot unlock it.
+    other, _ = flows.sign_in(stack, "other-host")
+    unlock = f"/meetings/{meeting_id}/invitations/{row['id']}/unlock-passcode/"
+    assert post_action(other, unlock, page="/meetings/").status_code == 404
+    assert post_action(host, unlock, page=f"/meetings/{meeting_id}/").status_code == 302
+    card = card_of(host, meeting_id, "Lou Locked")
+    assert "Locked out" not in card and "Unlock the link" not in card
+    [audited] = [r for r in stack.audit("passcode.unlocked") if r["invitation_id"] == row["id"]]
+    assert audited["actor_kind"] == "staff"
+    # The right passcode works at once.
+    page = flows.post_form(visitor, path, {"passcode": invited.passcode})
+    assert page.status_code == 302
+
+
+def card_of(host, meeting_id: str, name: str) -> str:
+    page = html.unescape(host.get(f"/meetings/{meeting_id}/").text)
+    for chunk in page.split('<li class="invitee">')[1:]:
+        if f"<h3>{name}</h3>" in chunk:
+            return chunk.split("</li>", 1)[0]
+    raise AssertionError(f"{name} is not on the meeting page")

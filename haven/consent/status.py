@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils import timezone
+
 from haven.consent.models import Consent
 from haven.invitations.models import Invitation
 from haven.meetings.models import HouseRules
@@ -30,6 +32,7 @@ class State(StrEnum):
     ASKED_AGAIN = "asked_again"
     CONSENTED = "consented"
     LINK_SENT = "link_sent"
+    LOCKED_OUT = "locked_out"
     JOINED = "joined"
     TURNED_AWAY = "turned_away"
     REMOVED = "removed"
@@ -42,6 +45,7 @@ LABELS = {
     State.ASKED_AGAIN: "Asked to agree again: cannot enter until they do",
     State.CONSENTED: "Consented: link not sent yet",
     State.LINK_SENT: "Link sent",
+    State.LOCKED_OUT: "Locked out after wrong passcodes",
     State.JOINED: "Joined",
     State.TURNED_AWAY: "Turned away by the host",
     State.REMOVED: "Removed by the host",
@@ -68,6 +72,9 @@ class InviteeStatus:
 
     @property
     def label(self) -> str:
+        if self.state == State.LOCKED_OUT and self.invitation.passcode_locked_until:
+            until = timezone.localtime(self.invitation.passcode_locked_until)
+            return f"{LABELS[self.state]}, until {until:%H:%M}"
         return LABELS[self.state]
 
 
@@ -89,5 +96,8 @@ def _state(invitation: Invitation, consent: Consent | None, last: Consent | None
     if outcome is not None:
         return OUTCOMES.get(outcome, State.JOINED)
     if invitation.access_sent_at is not None:
+        locked = invitation.passcode_locked_until
+        if locked is not None and locked > timezone.now():
+            return State.LOCKED_OUT
         return State.LINK_SENT
     return State.CONSENTED

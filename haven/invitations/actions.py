@@ -193,6 +193,30 @@ def do_resend(host: User, invitation: Invitation) -> str:
     return "access"
 
 
+@transaction.atomic
+def do_unlock_passcode(host: User, invitation: Invitation) -> bool:
+    """The host lifts the pause on a link after wrong passcodes (rule S1), for someone
+    they know is the right person (they phoned the service, say). Their count starts
+    again; the pause per client address (guessing.py) is not the host's to lift.
+    Returns whether the link was paused."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_host(host, invitation.meeting)
+    now = timezone.now()
+    paused = invitation.passcode_locked_until is not None and invitation.passcode_locked_until > now
+    if paused:
+        record(
+            "passcode.unlocked",
+            Actor.staff(host),
+            meeting=invitation.meeting,
+            invitation=invitation,
+            was_locked_until=invitation.passcode_locked_until.isoformat(),  # type: ignore[union-attr]
+        )
+    invitation.passcode_failures = 0
+    invitation.passcode_locked_until = None
+    invitation.save(update_fields=["passcode_failures", "passcode_locked_until"])
+    return paused
+
+
 @dataclass(frozen=True)
 class PasscodeResult:
     accepted: bool

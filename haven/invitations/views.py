@@ -62,7 +62,7 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
             request.session.cycle_key()
             request.session[SESSION_INVITATION_KEY] = invitation.pk
             return redirect("room:room", meeting_id=invitation.meeting.public_id)
-        form.add_error("passcode", _wrong_passcode_message(result))
+        form.add_error("passcode", _wrong_passcode_message(result, invitation))
         status = 429 if result.address_pause is not None else 400
     context = {"form": form, "invitation": invitation, "meeting": invitation.meeting}
     context["policy"] = invitation.meeting.policy
@@ -118,13 +118,16 @@ def _consent_needed(invitation: Invitation) -> dict[str, str]:
     }
 
 
-def _wrong_passcode_message(result: PasscodeResult) -> str:
+def _wrong_passcode_message(result: PasscodeResult, invitation: Invitation) -> str:
     if result.address_pause is not None:
         return guessing.wait_message(result.address_pause)
     if result.locked_until is not None:
         local = timezone.localtime(result.locked_until)
+        policy = invitation.meeting.policy
         return (
             "That passcode was not right too many times. For your safety this link is paused. "
-            f"Please try again after {local:%H:%M}."
+            f"Please try again after {local:%H:%M}. If the meeting starts before then, "
+            f"email {policy.organisation.name} at {policy.contact_email}: "
+            "your host can open the link again."
         )
     return "That passcode is not right. Please check the email with your passcode and try again."

@@ -22,6 +22,11 @@ urlpatterns = [
         name="resend",
     ),
     path(
+        "<uuid:meeting_id>/invitations/<int:invitation_id>/unlock-passcode/",
+        views.unlock_passcode,
+        name="unlock_passcode",
+    ),
+    path(
         "<uuid:meeting_id>/invitations/<int:invitation_id>/cancel/",
         views.revoke_invitation,
         name="revoke",

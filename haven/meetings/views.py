@@ -12,6 +12,7 @@ from haven.invitations.actions import (
     do_invite,
     do_resend,
     do_revoke,
+    do_unlock_passcode,
 )
 from haven.invitations.models import Invitation
 from haven.meetings.access import access_meeting
@@ -242,4 +243,18 @@ def revoke_invitation(request: HttpRequest, meeting_id: str, invitation_id: int)
         messages.success(
             request, f"{invitation.name}'s invitation is cancelled. It no longer works."
         )
+    return redirect("meetings:detail", meeting_id=invitation.meeting.public_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+def unlock_passcode(request: HttpRequest, meeting_id: str, invitation_id: int) -> HttpResponse:
+    """Let a person whose link paused after wrong passcodes try again now."""
+    invitation = _invitation(request, meeting_id, invitation_id)
+    if do_unlock_passcode(_staff(request), invitation):
+        messages.success(
+            request, f"{invitation.name}'s link works again. They can type the passcode now."
+        )
+    else:
+        messages.success(request, f"{invitation.name}'s link was not paused. Nothing changed.")
     return redirect("meetings:detail", meeting_id=invitation.meeting.public_id)
