@@ -15,8 +15,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
@@ -31,6 +32,17 @@ from haven.media.pool import MediaServers
 from haven.records import schedule
 from haven.room import presence
 from haven.room.consumers import MeetingConsumer
+from tests.harness.stack import Stack, live_stack
+from tests.test_janus_servers import (
+    SocketMeeting,
+    end,
+    eventually,
+    host_client,
+    in_janus_room,
+    meeting_with_someone_let_in,
+    placed_on,
+)
+from tests.test_media_janus import synthetic_offer
 
 # -- a fake Janus on loopback ---------------------------------------------------------------
 
@@ -389,3 +401,75 @@ def test_hardening_a_held_up_event_loop_does_not_look_like_a_frozen_janus() -> N
             await client.close()
 
     asyncio.run(main())
+
+
+# -- live: a real Janus of two frozen (SIGSTOP) ----------------------------------------------
+
+
+@pytest.fixture
+def two_janus(tmp_path: Path) -> Iterator[Stack]:
+    """A live Haven with two Janus servers and the default failover grace."""
+    with live_stack(tmp_path, janus_servers=2) as stack:
+        yield stack
+
+
+def _in_room(stack: Stack, index: int, meeting_id: str) -> Callable[[], list[str] | None]:
+    return lambda: in_janus_room(stack, index, meeting_id)
+
+
+def _chat_round_trip(meeting: SocketMeeting, text: str, restarted: list[float]) -> float:
+    """Host says something; seconds until the attendee has it. Notes a media_restarted."""
+    began = time.monotonic()
+    meeting.host.send({"type": "chat", "text": text})
+    while True:
+        message = meeting.attendee.receive(timeout=10)
+        if message["type"] == "media_restarted":
+            restarted.append(time.monotonic())
+        elif message["type"] == "chat" and message["message"]["text"] == text:
+            return time.monotonic() - began
+        assert message["type"] != "error", message
+
+
+@pytest.mark.live
+def test_hardening_a_frozen_janus_holds_up_no_meetings_signalling_and_its_meeting_moves(
+    two_janus: Stack,
+) -> None:
+    """One meeting on each Janus, both chatting; one Janus is frozen. Chat in both meetings
+    stays fast throughout, and the frozen server's meeting is moved to the other within
+    the target: its people are told to reconnect their media in under 3 s."""
+    stack = two_janus
+    client = host_client(stack)
+    first = meeting_with_someone_let_in(stack, client)
+    second = meeting_with_someone_let_in(stack, client)
+    eventually(lambda: all(placed_on(stack, m.meeting_id) for m in (first, second)), 15, "both")
+    on = {stack.janus_urls.index(placed_on(stack, m.meeting_id)): m for m in (first, second)}
+    assert sorted(on) == [0, 1]
+    for index, meeting in on.items():
+        offer = {"type": "offer", "sdp": synthetic_offer()}
+        assert meeting.host.request({"type": "publish", "jsep": offer})["type"] == "published"
+        eventually(_in_room(stack, index, meeting.meeting_id), 15, "the room")
+
+    stack.janus_processes[0].freeze()
+    frozen_at = time.monotonic()
+    restarted: dict[int, list[float]] = {0: [], 1: []}
+    slowest = {0: 0.0, 1: 0.0}
+    try:
+        count = 0
+        while time.monotonic() - frozen_at < 5:
+            for index, meeting in on.items():
+                took = _chat_round_trip(meeting, f"still here {count}", restarted[index])
+                slowest[index] = max(slowest[index], took)
+            count += 1
+    finally:
+        stack.janus_processes[0].thaw()
+    print(f"\nslowest chat round trip during the freeze: {slowest}; restarted: {restarted}")
+    assert slowest[0] < 1.0 and slowest[1] < 1.0, slowest
+    assert restarted[1] == []  # the other server's meeting noticed nothing
+    assert len(restarted[0]) == 1 and restarted[0][0] - frozen_at < 3.0, restarted
+    assert placed_on(stack, on[0].meeting_id) == stack.janus_urls[1]
+    # Its people's media goes to the other server now.
+    offer = {"type": "offer", "sdp": synthetic_offer()}
+    assert on[0].host.request({"type": "publish", "jsep": offer})["type"] == "published"
+    assert eventually(lambda: in_janus_room(stack, 1, on[0].meeting_id), 15, "the moved room")
+    for meeting in (first, second):
+        end(meeting)
