@@ -19,12 +19,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
-from tests.harness import database
+from bench import browser_runs, people
+from tests.harness import database, flows, ui
 from tests.harness.browser import chromium
 from tests.harness.stack import Stack, live_stack
-from tests.test_meeting_browser import INBOUND_STATS, two_people_seeing_each_other
 
 POLL_MS = 25
 TARGET_MS = 3000.0
@@ -45,11 +45,25 @@ def measure(runs: int) -> FailoverResult:
         live_stack(Path(folder), janus_servers=2) as stack,
         chromium(stack) as browser,
     ):
-        host, attendee, meeting_id = two_people_seeing_each_other(browser, stack)
+        host, attendee, meeting_id = _two_people_seeing_each_other(browser, stack)
         for _ in range(runs):
             for how, times in (("freeze", result.freeze_ms), ("kill", result.kill_ms)):
                 times.append(_one_failover(stack, (host, attendee), meeting_id, how))
     return result
+
+
+def _two_people_seeing_each_other(browser: Browser, stack: Stack) -> tuple[Page, Page, str]:
+    host = people.new_host(stack)
+    # One to one: a host and a parent, each with camera and microphone on.
+    meeting_id = flows.create_meeting(host.client, "Failover", "one_to_one")
+    sam = people.attendees(stack, host, meeting_id, 1, prefix="Sender")[0]
+    host_page = browser_runs._host_page(browser, stack, host, meeting_id)
+    attendee = browser_runs._meeting_page(browser, stack, meeting_id, sam.cookies, camera=True)
+    ui.wait_for_state(attendee, "waiting")
+    host_page.get_by_role("button", name=f"Let in {sam.name}").click()
+    for page in (host_page, attendee):
+        _wait_for_media(page)
+    return host_page, attendee, meeting_id
 
 
 def _one_failover(stack: Stack, pages: tuple[Page, Page], meeting_id: str, how: str) -> float:
@@ -84,13 +98,22 @@ def _restarts(page: Page) -> int:
 def _wait_for_media_back(page: Page, restarts_before: int) -> None:
     """The page was told to reconnect its media, and decodes video and audio again."""
     deadline = time.monotonic() + GIVE_UP_S
-    while time.monotonic() < deadline:
-        if _restarts(page) > restarts_before:
-            totals = page.evaluate(INBOUND_STATS)
-            if totals["video"]["frames"] > 0 and totals["audio"]["samples"] > 0:
-                return
+    while _restarts(page) <= restarts_before:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the page was not told to reconnect within {GIVE_UP_S} s")
         page.wait_for_timeout(POLL_MS)
-    raise RuntimeError(f"media did not come back within {GIVE_UP_S} s")
+    _wait_for_media(page, deadline)
+
+
+def _wait_for_media(page: Page, deadline: float | None = None) -> None:
+    """The page decodes video and audio from the others."""
+    deadline = time.monotonic() + GIVE_UP_S if deadline is None else deadline
+    while time.monotonic() < deadline:
+        totals = ui.inbound(page)
+        if totals["video"]["frames"] > 0 and totals["audio"]["samples"] > 0:
+            return
+        page.wait_for_timeout(POLL_MS)
+    raise RuntimeError(f"media did not come within {GIVE_UP_S} s")
 
 
 def _placed_on(stack: Stack, meeting_id: str) -> str:
