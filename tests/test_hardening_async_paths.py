@@ -225,6 +225,35 @@ def test_hardening_a_media_reset_while_media_opens_closes_what_it_opened() -> No
     assert [type(message).__name__ for message in sent] == ["MediaRestarted"]
 
 
+def test_hardening_a_media_reset_closes_the_media_on_that_server_only() -> None:
+    """Another process may have moved the meeting while this one still reaches the old
+    server: the session there is closed, not left to its keepalives."""
+    connection = consumer()
+    connection.participant = SimpleNamespace(pk=1, public_id="p_1", name="Sam")  # type: ignore[assignment]
+    media = FakeMedia()
+    connection.media, connection.media_server = media, "ws://janus-a"  # type: ignore[assignment]
+    sent: list[Any] = []
+
+    async def send_message(message: Any, request_id: Any = None) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        with (
+            mock.patch.object(connection, "send_message", send_message),
+            mock.patch("haven.room.actions.do_forget_feed"),
+        ):
+            await connection.room_media_reset({"type": "room.media_reset", "server": "ws://b"})
+            assert connection.media is not None and not media.closed  # not its server
+            await connection.room_media_reset(
+                {"type": "room.media_reset", "server": "ws://janus-a"}
+            )
+            await until(lambda: media.closed, 2, "the media to be closed")
+
+    asyncio.run(main())
+    assert connection.media is None
+    assert [type(message).__name__ for message in sent] == ["MediaRestarted"]
+
+
 # -- background jobs off the shared database thread ----------------------------------------
 
 

@@ -22,6 +22,8 @@ from haven.room.models import Participant
 
 logger = logging.getLogger(__name__)
 
+# Media sessions being closed in the background (kept here so that they run to the end).
+_closing: set["asyncio.Future[None]"] = set()
 NO_SUCH_FEED = Decision(False, "not_found", "There is no such feed in this meeting.")
 _MEDIA_LINE = re.compile(r"^m=(audio|video|application)\s", re.MULTILINE)
 
@@ -175,7 +177,10 @@ class MediaHandlers(RoomConnection):
         media, self.media = self.media, None
         if media is None:
             return False
-        await media.close()
+        # In the background: they hear at once, not after Janus answers (or times out).
+        closing = asyncio.ensure_future(media.close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
         return True
 
     async def on_media_event(self, event: MediaEvent) -> None:
