@@ -18,7 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import browser_runs, page_weight, people, procstat, profiling, report, signalling
+from bench import (
+    browser_runs,
+    failover,
+    page_weight,
+    people,
+    procstat,
+    profiling,
+    report,
+    signalling,
+)
 from bench.figures import Figure
 from tests.harness.stack import Stack, live_stack
 
@@ -34,6 +43,7 @@ class Sizes:
     chat_interval_s: float
     media_grids: tuple[tuple[int, int], ...]
     media_window_s: float
+    failover_runs: int
 
 
 FULL = Sizes(
@@ -44,6 +54,7 @@ FULL = Sizes(
     chat_interval_s=0.25,
     media_grids=((2, 2), (3, 3)),
     media_window_s=10.0,
+    failover_runs=3,
 )
 SMOKE = Sizes(
     join_runs=1,
@@ -53,6 +64,7 @@ SMOKE = Sizes(
     chat_interval_s=0.05,
     media_grids=((1, 1),),
     media_window_s=1.0,
+    failover_runs=1,
 )
 
 # Targets from issue 8, by figure and size. A size with no target has None.
@@ -283,11 +295,41 @@ def media_figures(stack: Stack, host: people.Host, sizes: Sizes) -> list[Figure]
     return figures
 
 
+def failover_figures(stack: Stack, host: people.Host, sizes: Sizes) -> list[Figure]:
+    # On a stack of its own with two Janus servers: the shared stack has one.
+    result = failover.measure(sizes.failover_runs)
+    report.remember("failover", result)
+    runs = f"median of {sizes.failover_runs} run(s)"
+    return [
+        Figure(
+            "failover.freeze_to_media_back",
+            failover.median(result.freeze_ms),
+            "ms",
+            failover.TARGET_MS,
+            notes=f"{runs}: the meeting's Janus frozen (SIGSTOP) -> both pages decode video "
+            f"and audio again on the other; each: {_ms_list(result.freeze_ms)}",
+        ),
+        Figure(
+            "failover.kill_to_media_back",
+            failover.median(result.kill_ms),
+            "ms",
+            failover.TARGET_MS,
+            notes=f"{runs}: the meeting's Janus killed (SIGKILL) -> both pages decode video "
+            f"and audio again on the other; each: {_ms_list(result.kill_ms)}",
+        ),
+    ]
+
+
+def _ms_list(values: list[float]) -> str:
+    return ", ".join(f"{value:.0f}" for value in values) + " ms"
+
+
 STEPS: dict[str, Callable[[Stack, people.Host, Sizes], list[Figure]]] = {
     "page_weight": page_weight_figures,
     "join": join_figures,
     "load": load_figures,
     "media": media_figures,
+    "failover": failover_figures,
 }
 
 

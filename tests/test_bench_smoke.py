@@ -35,6 +35,8 @@ EXPECTED = {
     "media.1x1.janus_cpu",
     "media.1x1.janus_rss",
     "media.1x1.haven_cpu",
+    "failover.freeze_to_media_back",
+    "failover.kill_to_media_back",
 }
 
 

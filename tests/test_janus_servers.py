@@ -292,6 +292,53 @@ def host_client(stack: Stack) -> httpx.Client:
     return client
 
 
+@pytest.fixture
+def servers_default_grace(tmp_path: Path) -> Iterator[Stack]:
+    """Two Janus servers and the default HAVEN_JANUS_FAILOVER_SECONDS (a stack of its own,
+    made and gone before the module's `servers`: this test comes first)."""
+    with live_stack(tmp_path, janus_servers=2) as stack:
+        yield stack
+
+
+@pytest.mark.browser
+def test_hardening_a_frozen_janus_is_failed_over_and_video_comes_back(servers_default_grace):
+    """The meeting's Janus hangs with its socket open (SIGSTOP): Haven's probe notices,
+    the meeting moves to the other Janus, and both pages see and hear each other again
+    within the 3 s target, without being let in again (issue 20 item 9)."""
+    stack = servers_default_grace
+    with chromium(stack) as browser:
+        host, attendee, meeting_id = two_people_seeing_each_other(browser, stack)
+        was_on = stack.janus_urls.index(placed_on(stack, meeting_id))
+        people = _participants(stack, meeting_id)
+        admissions = _admissions(stack, meeting_id)
+
+        stack.janus_processes[was_on].freeze()
+        frozen = time.monotonic()
+        try:
+            for page in (host, attendee):
+                page.wait_for_function(
+                    "() => window.haven.received.includes('media_restarted')", timeout=10_000
+                )
+            told = time.monotonic() - frozen
+            attendee_media = wait_for_media(attendee, timeout_s=30)
+            host_media = wait_for_media(host, timeout_s=30)
+            back = time.monotonic() - frozen
+        finally:
+            stack.janus_processes[was_on].thaw()
+        print(f"\nJanus frozen -> told to reconnect: {told:.1f} s; media back: {back:.1f} s")
+        assert attendee_media["video"]["frames"] > 0 and attendee_media["audio"]["samples"] > 0
+        assert host_media["video"]["frames"] > 0 and host_media["audio"]["samples"] > 0
+        assert told < 3.0
+        assert placed_on(stack, meeting_id) == stack.janus_urls[1 - was_on]
+        assert in_janus_room(stack, 1 - was_on, meeting_id) == ["Alex Morgan", "Sam Carter"]
+        assert _participants(stack, meeting_id) == people
+        assert _admissions(stack, meeting_id) == admissions
+        assert _restarts_seen(host) == _restarts_seen(attendee) == 1
+        host.locator("#end-meeting").click()
+        host.locator("#end-confirm-yes").click()
+        host.wait_for_function("() => window.haven.state === 'ended'")
+
+
 def test_issue7_meetings_go_to_the_least_loaded_janus_and_each_remembers_its_own(servers):
     stack = servers
     client = host_client(stack)

@@ -126,7 +126,9 @@ class MediaGateway:
         self._room_keys_by_id: dict[int, str] = {}
         self._listeners: list[ResetListener] = []
         self._control: JanusHandle | None = None
-        self._lock = asyncio.Lock()
+        # One lock per room being made: a room already made needs none, and making one
+        # room (a Janus round trip) never holds up anyone else's.
+        self._room_locks: dict[str, asyncio.Lock] = {}
         self._control_lock = asyncio.Lock()
         if client.on_reset is None:
             client.on_reset = self.reset
@@ -189,17 +191,21 @@ class MediaGateway:
         """Create the room unless it was created since the last reset."""
         if max_publishers < 1:
             raise ValueError("max_publishers must be at least 1")
-        async with self._lock:
-            if room_key in self._rooms:
-                return
-            room = _Room(room_id_for(room_key), self._room_secret(room_key), max_publishers)
-            other = self._room_keys_by_id.get(room.room_id)
-            if other is not None and other != room_key:
-                raise MediaError("media room id collision; use another room key")
-            with _media_errors():
-                await self._create_room(room)
-            self._rooms[room_key] = room
-            self._room_keys_by_id[room.room_id] = room_key
+        if room_key in self._rooms:
+            return
+        async with self._room_locks.setdefault(room_key, asyncio.Lock()):
+            if room_key not in self._rooms:
+                await self._make_room(room_key, max_publishers)
+
+    async def _make_room(self, room_key: str, max_publishers: int) -> None:
+        room = _Room(room_id_for(room_key), self._room_secret(room_key), max_publishers)
+        other = self._room_keys_by_id.get(room.room_id)
+        if other is not None and other != room_key:
+            raise MediaError("media room id collision; use another room key")
+        with _media_errors():
+            await self._create_room(room)
+        self._rooms[room_key] = room
+        self._room_keys_by_id[room.room_id] = room_key
 
     async def _create_room(self, room: _Room) -> None:
         handle = await self._control_handle()
@@ -263,6 +269,9 @@ class MediaGateway:
         room = self._rooms.pop(room_key, None)
         if room is None:
             return
+        lock = self._room_locks.get(room_key)
+        if lock is not None and not lock.locked():
+            del self._room_locks[room_key]
         self._room_keys_by_id.pop(room.room_id, None)
         body = {"request": "destroy", "room": room.room_id, "secret": room.secret}
         try:

@@ -12,6 +12,15 @@ sessions (``reclaim_session_timeout = 0``): pending requests fail with
 reconnects in the background. Once connected again it awaits ``on_reset()`` so its owner
 can rebuild rooms. Requests made while disconnected fail at once.
 
+A Janus that hangs with its socket open (frozen, deadlocked, swapped out) is treated the
+same way: a probe pings it every ``PROBE_INTERVAL`` seconds, and when nothing at all has
+come from it for ``PROBE_BOUND`` seconds of event-loop time the client drops the socket
+itself, as if Janus had. ``lost_at`` then says when Janus was last heard from.
+
+Events are handed to their callbacks by one task per session, in the order Janus sent
+them: a callback that waits (for the database, or for another Janus request) holds up
+only its own session's events, never the reader or anyone else's.
+
 Request bodies are never logged, and exceptions carry only Janus's code and reason:
 bodies hold the room secret and the VideoRoom admin key.
 """
@@ -19,6 +28,7 @@ bodies hold the room secret and the VideoRoom admin key.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -41,6 +51,11 @@ ResetCallback = Callable[[], Awaitable[None]]
 
 # Reconnect backoff in seconds; the last value repeats, with some jitter.
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+# The frozen-Janus probe: a ping this often; silent for the bound means hung (item 9).
+PROBE_INTERVAL = 0.5
+PROBE_BOUND = 1.0
+# Closing the socket politely must not wait long on a Janus that does not answer.
+CLOSE_TIMEOUT = 1.0
 
 
 class JanusClientError(Exception):
@@ -182,6 +197,11 @@ class JanusSession:
     session_id: int
     handles: dict[int, JanusHandle] = field(default_factory=dict, repr=False)
     alive: bool = True
+    # Events for this session's handles, in Janus's order, and the task handing them on.
+    _events: collections.deque[tuple[EventCallback, dict[str, Any]]] = field(
+        default_factory=collections.deque, repr=False
+    )
+    _dispatcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def attach(
         self,
@@ -250,8 +270,12 @@ class JanusClient:
         request_timeout: float = 10.0,
         keepalive_interval: float = 25.0,
         connect_timeout: float = 5.0,
+        probe_interval: float = PROBE_INTERVAL,
+        probe_bound: float = PROBE_BOUND,
     ) -> None:
         self.url = url
+        self.probe_interval = probe_interval
+        self.probe_bound = probe_bound
         self.on_reset = on_reset
         self.request_timeout = request_timeout
         self.keepalive_interval = keepalive_interval
@@ -262,7 +286,10 @@ class JanusClient:
         self._pending: dict[str, _Pending] = {}
         self._sessions: dict[int, JanusSession] = {}
         self._handles: dict[int, JanusHandle] = {}
-        self._events: asyncio.Queue[tuple[EventCallback, dict[str, Any]]] = asyncio.Queue()
+        # Event-loop time of the last message from Janus; of the loss while disconnected.
+        self._heard_at = 0.0
+        self.lost_at: float | None = None
+        self.freezes = 0  # how many times Janus was found hung with its socket open
         self._tasks: set[asyncio.Task[None]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -299,7 +326,7 @@ class JanusClient:
                 await asyncio.sleep(0.2)
         self._started = True
         self._spawn(self._keepalive_loop())
-        self._spawn(self._dispatch_loop())
+        self._spawn(self._probe_loop())
 
     async def wait_connected(self, timeout: float) -> None:
         """Wait until connected (e.g. after a reconnect); raises JanusUnavailable."""
@@ -367,8 +394,9 @@ class JanusClient:
         message = {**payload, "transaction": transaction, "apisecret": self._api_secret}
         limit = self.request_timeout if timeout is None else timeout
         try:
-            await ws.send(json.dumps(message))
+            # The send is bounded too: a Janus that stopped reading fills the socket.
             async with asyncio.timeout(limit):
+                await ws.send(json.dumps(message))
                 reply = await future
         except ConnectionClosed:
             raise JanusUnavailable("connection to Janus lost") from None
@@ -393,12 +421,15 @@ class JanusClient:
                 compression=None,
                 proxy=None,
                 max_size=4 * 1024 * 1024,
+                close_timeout=CLOSE_TIMEOUT,
             )
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise JanusUnavailable(
                 f"cannot connect to Janus at {self.url}: {type(exc).__name__}"
             ) from None
         self._ws = ws
+        self._heard_at = asyncio.get_running_loop().time()
+        self.lost_at = None
         self._connected.set()
         self._spawn(self._read_loop(ws))
         log.info("connected to Janus at %s", self.url)
@@ -406,6 +437,7 @@ class JanusClient:
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
+                self._heard_at = asyncio.get_running_loop().time()
                 self._on_message(raw)
         except ConnectionClosed:
             pass
@@ -413,8 +445,9 @@ class JanusClient:
             if self._ws is ws:
                 self._connection_lost()
 
-    def _connection_lost(self) -> None:
+    def _connection_lost(self, lost_at: float | None = None) -> None:
         log.warning("connection to Janus at %s lost; reconnecting", self.url)
+        self.lost_at = asyncio.get_running_loop().time() if lost_at is None else lost_at
         self._ws = None
         self._connected.clear()
         self._drop_state("connection to Janus lost")
@@ -503,17 +536,55 @@ class JanusClient:
         self._deliver(target, message)
 
     def _deliver(self, handle: JanusHandle, message: dict[str, Any]) -> None:
-        if handle.on_event is not None:
-            self._events.put_nowait((handle.on_event, message))
+        if handle.on_event is None:
+            return
+        session = handle.session
+        session._events.append((handle.on_event, message))
+        if session._dispatcher is None or session._dispatcher.done():
+            session._dispatcher = self._spawn(self._dispatch(session))
 
-    async def _dispatch_loop(self) -> None:
-        # One consumer keeps events in the order Janus sent them.
-        while True:
-            callback, message = await self._events.get()
+    async def _dispatch(self, session: JanusSession) -> None:
+        # One task per session, while it has events: in Janus's order within the session;
+        # a callback that waits holds up no other session and never the reader.
+        while session._events:
+            callback, message = session._events.popleft()
             try:
                 await callback(message)
             except Exception:
                 log.exception("Janus event callback failed")
+
+    # -- the frozen-Janus probe ---------------------------------------------------
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_interval)
+            ws = self._ws
+            if ws is None:
+                continue
+            loop = asyncio.get_running_loop()
+            due = loop.time() + self.probe_bound
+            with contextlib.suppress(JanusClientError):
+                await self.send({"janus": "ping"}, timeout=self.probe_bound)
+            if self._ws is ws and await self._silent_too_long(late=loop.time() - due):
+                self._frozen(ws)
+
+    async def _silent_too_long(self, late: float) -> bool:
+        """Nothing from Janus for the bound, on the event loop's clock. A loop that was
+        itself held up may not have read what arrived meanwhile: let the reader run first,
+        and when the loop woke this probe late, give Janus another round."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        silent = asyncio.get_running_loop().time() - self._heard_at >= self.probe_bound
+        return silent and late < self.probe_interval / 2
+
+    def _frozen(self, ws: ClientConnection) -> None:
+        """Janus hangs with its socket open: drop the socket, as a crash would have."""
+        log.warning(
+            "Janus at %s has not answered for %s s; treating it as down", self.url, self.probe_bound
+        )
+        self.freezes += 1
+        self._connection_lost(lost_at=self._heard_at)
+        ws.transport.abort()
 
     # -- keepalives ---------------------------------------------------------------
 
@@ -539,10 +610,11 @@ class JanusClient:
 
     # -- bookkeeping used by sessions and handles ---------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _remember_handle(self, handle: JanusHandle) -> None:
         self._handles[handle.handle_id] = handle

@@ -259,6 +259,11 @@ class JanusProcess:
         if state.si_code != os.CLD_STOPPED:
             raise JanusStartError("Janus exited instead of stopping")
 
+    def thaw(self) -> None:
+        """Let a frozen Janus run again (SIGCONT); for tests of a Janus that hung."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """Kill Janus at once (SIGKILL), as a crash would; for tests of recovery."""
         if self._proc is not None and self._proc.poll() is None:

@@ -5,7 +5,9 @@ A deployment lists its Janus servers (HAVEN_JANUS_SERVERS); ``MediaServers`` hol
 server is not kept here but in the database (``haven/room/placement.py``): this module
 knows only the servers and whether this process can reach them. No Django in it.
 
-A server whose connection drops, or that did not answer at start, is down from then on.
+A server whose connection drops, that hangs with its socket open (the client's probe
+drops the socket then), or that did not answer at start, is down from then on: since it
+was last heard from.
 Its client keeps reconnecting. If it comes back within ``failover_after`` seconds, its
 gateway resets as it always did for one Janus (rooms are made again on the same server).
 If it does not, ``on_lost(name)`` is awaited, and again every ``failover_after`` seconds
@@ -135,7 +137,9 @@ class MediaServers:
                 server.down_since = server.lost_told_at = None
                 continue
             if server.down_since is None:
-                server.down_since = now
+                # A frozen Janus went quiet before the probe gave up on it: count from then.
+                lost_at = server.gateway.client.lost_at
+                server.down_since = now if lost_at is None else min(lost_at, now)
             self._retry_start(server, now)
             if self._lost_news_due(server, now):
                 server.lost_told_at = now

@@ -1,9 +1,10 @@
 """The retention job the server runs on a schedule (rule D3), beside `destroy_expired`.
 
 `manage.py serve` runs `retention_schedule` on its event loop; each run is the same
-`run_retention` as the command, in a worker thread. Meetings it ends are told so, as
-when the host presses End, and their media rooms are closed; so are the rooms of meetings
-ended elsewhere (by `destroy_expired` from cron, which cannot reach this process).
+`run_retention` as the command, in a thread of its own (never the database thread that
+every meeting's requests share: a long run would hold them all up). Meetings it ends are
+told so, as when the host presses End, and their media rooms are closed; so are the rooms
+of meetings ended elsewhere (by `destroy_expired` from cron, which cannot reach this process).
 """
 
 import asyncio
@@ -16,8 +17,11 @@ from channels.layers import get_channel_layer
 
 from haven.meetings.models import Meeting
 from haven.records.retention import RetentionRun, run_retention
+from haven.threads import DedicatedThread
 
 logger = logging.getLogger(__name__)
+
+_retention_thread = DedicatedThread("retention")
 
 
 async def retention_schedule(interval_minutes: float) -> None:
@@ -28,7 +32,7 @@ async def retention_schedule(interval_minutes: float) -> None:
         await asyncio.sleep(wait * 60)
         wait = interval_minutes
         try:
-            run: RetentionRun = await database_sync_to_async(run_retention)("schedule")
+            run: RetentionRun = await _retention_thread.run(run_retention, "schedule")
         except Exception:
             logger.exception("The retention job failed; it runs again at the next interval.")
             continue

@@ -44,6 +44,8 @@ class RoomConnection(AsyncWebsocketConsumer):
     media_server = ""
     # Opening `media` in the background, from when the person is let in.
     media_opening: "asyncio.Task[ParticipantMedia] | None" = None
+    # Counts media resets: an opening that began before one closes what it opened.
+    media_resets = 0
     greeted = False
 
     async def require_participant(self) -> Participant:

@@ -76,16 +76,20 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         mine = [groups.everyone(meeting), groups.hosts(meeting), groups.in_meeting(meeting)]
         if self.identity.user is not None:
             mine.append(groups.staff_member(self.identity.user.pk))
-        for group in mine:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if self.participant is not None and not presence.keeps_place(code):
-            await database_sync_to_async(actions.do_leave)(
-                self.participant,
-                self.identity.actor,
-                actions.LeftBecause.DISCONNECTED,
-                channel_name=self.channel_name,
-            )
-        await self.close_media()
+        # Whatever fails here (the channel layer or the database down), the media session
+        # is closed: left open, its keepalives would keep it alive on Janus for good.
+        try:
+            for group in mine:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            if self.participant is not None and not presence.keeps_place(code):
+                await database_sync_to_async(actions.do_leave)(
+                    self.participant,
+                    self.identity.actor,
+                    actions.LeftBecause.DISCONNECTED,
+                    channel_name=self.channel_name,
+                )
+        finally:
+            await self.close_media()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.limiter.allow():
@@ -270,9 +274,8 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         (on whichever server the meeting is on now)."""
         server = event.get("server", self.media_server)
         forget_placement(self.identity.meeting, server)
-        if self.media is None or self.participant is None or server != self.media_server:
+        if self.participant is None or not await self.drop_media_on(server):
             return
-        self.media = None  # its Janus session died with Janus; nothing to close
         # A host's mute stays on their row: their next feed is muted again (V3).
         await database_sync_to_async(actions.do_forget_feed)(self.participant)
         await self.send_message(p.MediaRestarted())

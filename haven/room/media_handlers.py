@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from django.db.models import Exists, OuterRef, Q
 
 from haven.audit.log import Actor, record
-from haven.media.gateway import MediaEvent, ParticipantMedia
+from haven.media.gateway import MediaEvent, MediaUnavailable, ParticipantMedia
 from haven.policy import rules
 from haven.policy.rules import Decision, Source
 from haven.room import actions
@@ -22,6 +22,8 @@ from haven.room.models import Participant
 
 logger = logging.getLogger(__name__)
 
+# Media sessions being closed in the background (kept here so that they run to the end).
+_closing: set["asyncio.Future[None]"] = set()
 NO_SUCH_FEED = Decision(False, "not_found", "There is no such feed in this meeting.")
 _MEDIA_LINE = re.compile(r"^m=(audio|video|application)\s", re.MULTILINE)
 
@@ -140,17 +142,46 @@ class MediaHandlers(RoomConnection):
     async def _open_media(self, participant: Participant) -> ParticipantMedia:
         """Open this person's media session; their token is allowed only now (after S2)."""
         meeting = self.identity.meeting
+        resets = self.media_resets
+        self.media_server = ""  # not yet known: a media reset now concerns this opening
         gateway = await self.media_room()
         await gateway.allow(meeting.room_key, self.media_token)
         self.media_server = gateway.server
-        self.media = await gateway.open_participant(
+        media = await gateway.open_participant(
             meeting.room_key,
             participant_id=participant.public_id,
             display=participant.name,
             token=self.media_token,
             on_event=self.on_media_event,
         )
-        return self.media
+        if resets != self.media_resets:
+            # Its server restarted or lost the meeting while it opened: close it, not keep
+            # a session there alive. The request waiting for it fails; the person was told
+            # to publish and subscribe again.
+            await media.close()
+            raise MediaUnavailable("the media server was reset while the media session opened")
+        self.media = media
+        return media
+
+    async def drop_media_on(self, server: str) -> bool:
+        """The media server ``server`` restarted, or the meeting moved off it: close this
+        person's media there, and make a session still opening close itself as it opens.
+        Closing costs nothing on a Janus that dropped the session already, and closes it on
+        one that did not (another process moved the meeting; the server is only slow).
+        Returns whether they had media there (and so must publish and subscribe again)."""
+        if self.media_server not in ("", server):
+            return False
+        if self._opening_now():
+            self.media_resets += 1
+            return True
+        media, self.media = self.media, None
+        if media is None:
+            return False
+        # In the background: they hear at once, not after Janus answers (or times out).
+        closing = asyncio.ensure_future(media.close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
+        return True
 
     async def on_media_event(self, event: MediaEvent) -> None:
         """The media server says something about one of this person's connections."""

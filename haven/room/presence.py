@@ -17,9 +17,10 @@ import hashlib
 import logging
 import secrets
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
+
+from haven.threads import DedicatedThread
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def beat_seconds() -> float:
 
 
 _task: asyncio.Task[None] | None = None
+# Off the shared database thread that every meeting waits on, and off the retention job's:
+# a heartbeat held up behind either would make this process look gone to the others.
+_heartbeat_thread = DedicatedThread("heartbeat")
 _stopping = False
 # The close code uvicorn gives the sockets it closes as it stops (RFC 6455: service restart).
 SERVER_STOPPING = 1012
@@ -83,7 +87,7 @@ def start_heartbeat() -> None:
 async def _beat_forever() -> None:
     while True:
         try:
-            await database_sync_to_async(beat)()
+            await _heartbeat_thread.run(beat)
         except Exception:
             logger.exception("Heartbeat of this Haven process failed")
         await asyncio.sleep(beat_seconds())
