@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 4000
 CLOSE_BAD_VERSION = 4400
+CLOSE_NOT_ALLOWED = 4403
 # Refusals that are evidence of someone trying what they may not: always audited.
 AUDITED_CODES = frozenset({"not_allowed", "too_many_streams"})
 NOT_JOINED = Decision(False, "not_joined", "Join the meeting first.")
@@ -83,6 +84,8 @@ class RoomConnection(AsyncWebsocketConsumer):
         await self.send_error(decision.code, decision.message, request_id)
         if decision.code == "meeting_ended":
             await self.close(code=CLOSE_NORMAL)
+        elif decision.code == "access_withdrawn":  # removed, banned, link revoked (S1, S8)
+            await self.close(code=CLOSE_NOT_ALLOWED)
 
     async def send_error(self, code: str, message: str, request_id: Any = None) -> None:
         await self.send_message(p.Error(code=code, message=message), request_id)
