@@ -258,3 +258,23 @@ def test_P3_V3_the_attendee_page_says_they_joined_muted_and_they_turn_the_mic_on
         page.locator("#mic-button").click()
         page.wait_for_function("() => window.haven.mic.enabled === true")
         assert "unmute_self" not in str(page.evaluate("() => window.haven.received"))
+
+
+def test_S1_the_host_page_says_whom_let_everyone_in_left_waiting(stack):
+    meeting = ui.new_meeting(stack)
+    with chromium(stack) as browser:
+        host = ui.host_joins(browser, stack, meeting)
+        sam = ui.attendee_waits(browser, stack, meeting, "Sam Carter")
+        ui.let_in(host, sam)
+        phone = ui.second_device(browser, stack, meeting, sam)
+        jo = ui.attendee_waits(browser, stack, meeting, "Jo Smith")
+        expect(host.locator("#waiting-panel-heading")).to_have_text("Waiting room (2)")
+        host.locator("#admit-all").click()
+        ui.wait_for_state(jo.page, "in_meeting")
+        expect(host.locator("#waiting-held-note")).to_have_text(
+            "Still waiting: Sam Carter, on a second device with a link already in use. "
+            "Let them in one by one if you mean to."
+        )
+        expect(host.locator("#waiting-panel-heading")).to_have_text("Waiting room (1)")
+        assert ui.haven(phone, "state") == "waiting"
+        ui.assert_accessible(host, "the host's page saying who is still waiting")

@@ -68,7 +68,6 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
 
 
-ALLOWED = Decision(True)
 ACCESS_WITHDRAWN = Decision(
     False,
     "access_withdrawn",
@@ -76,18 +75,15 @@ ACCESS_WITHDRAWN = Decision(
 )
 
 
-def still_entitled(identity: Identity) -> Decision:
-    """Whether this person may still enter, read afresh (rules S1, S8, U1).
-
-    A socket is opened once and lives on: who may enter can change meanwhile (removed,
-    banned, the link revoked or expired, consent voided, the meeting ended, the host's
-    staff role taken away). Every `join`, a resumed one too, asks again.
-    """
-    return ALLOWED if withdrawn_because(identity) is None else ACCESS_WITHDRAWN
-
-
 def withdrawn_because(identity: Identity) -> str | None:
-    """Why this person may no longer enter the meeting's room, or None if they may."""
+    """Why this person may no longer enter the meeting's room, or None if they still may,
+    read afresh (rules S1, S8, U1).
+
+    A socket is opened once and lives on, and who may enter can change meanwhile: removed,
+    banned, the link revoked or expired, consent voided, the host's staff role taken away.
+    Every `join` (a resumed one too) asks again, as the socket's handshake did
+    (access_room): one place for both.
+    """
     if identity.user is not None:
         user = User.objects.filter(pk=identity.user.pk).first()
         meeting = Meeting.objects.filter(pk=identity.meeting.pk).first()
