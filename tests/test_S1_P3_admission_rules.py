@@ -28,6 +28,7 @@ from tests.harness.flows import Socket
 from tests.harness.staff import post_action
 from tests.harness.unit import scheduled_meeting
 from tests.test_in_meeting_protocol import Meeting, admitted, arrive, start_meeting
+from tests.test_S8_access_rechecked_on_join import assert_nothing_logged_at_error
 
 # In-process: the actions, against Django's test database
 
@@ -143,6 +144,7 @@ def test_S1_admit_all_over_the_protocol_holds_a_second_device_back_and_says_who(
     flows.join(second)
     second_pid = meeting.waiting("Dee Double")[0]["participant"]
     fay, fay_pid, _, _ = arrive(stack, meeting, "Fay First")
+    logged = stack.log.stat().st_size
     answer = meeting.host.request({"type": "admit_all"})
     assert answer == {
         "type": "admitted_all",
@@ -159,6 +161,7 @@ def test_S1_admit_all_over_the_protocol_holds_a_second_device_back_and_says_who(
     # One by one, on purpose, the host can still let them in.
     meeting.host.send({"type": "admit", "participant": second_pid})
     assert second.expect("admitted")["you"] == second_pid
+    assert_nothing_logged_at_error(stack, logged)
 
 
 def test_P3_admitting_past_the_cap_is_refused_with_a_clear_message(stack):
@@ -169,6 +172,7 @@ def test_P3_admitting_past_the_cap_is_refused_with_a_clear_message(stack):
     extra = Socket(stack, flows.enter_passcode(stack, dans), meeting.id)
     flows.join(extra)
     extra_pid = meeting.waiting("Dan Dale")[0]["participant"]
+    logged = stack.log.stat().st_size
     refused = meeting.host.request({"type": "admit", "participant": extra_pid})
     assert refused["type"] == "error" and refused["code"] == "meeting_full", refused
     assert refused["message"] == (
@@ -182,6 +186,7 @@ def test_P3_admitting_past_the_cap_is_refused_with_a_clear_message(stack):
     ann.expect("left")
     meeting.host.send({"type": "admit", "participant": extra_pid})
     assert extra.expect("admitted")["you"] == extra_pid
+    assert_nothing_logged_at_error(stack, logged)
 
 
 def test_P3_the_invite_form_refuses_past_the_cap_with_a_clear_message(stack):

@@ -140,11 +140,21 @@ def _old_socket(stack, meeting: Meeting, invited: flows.Invited) -> Socket:
     return socket
 
 
-def _refused_and_closed(socket: Socket) -> None:
+def _refused_and_closed(stack, socket: Socket) -> None:
+    logged = stack.log.stat().st_size
     reply = socket.request({"type": "join", "private_place_confirmed": True})
     assert reply["type"] == "error" and reply["code"] == "access_withdrawn", reply
     with pytest.raises(Exception, match="4403"):
         socket.receive()
+    assert_nothing_logged_at_error(stack, logged)
+
+
+def assert_nothing_logged_at_error(stack, since: int) -> None:
+    """No ERROR (and no traceback) in Haven's log since this offset."""
+    with stack.log.open("rb") as log:
+        log.seek(since)
+        text = log.read().decode("utf-8", "replace")
+    assert '"level": "ERROR"' not in text and "Traceback" not in text, text[-3000:]
 
 
 def _never_waiting(meeting: Meeting, name: str) -> list[dict[str, Any]]:
@@ -164,7 +174,7 @@ def test_S8_an_old_socket_cannot_join_after_its_person_is_removed_or_banned(stac
     meeting.host.send({"type": how, "participant": pid, "reason": "Shared the link."})
     assert inside.expect("removed") == {"type": "removed"}
     meeting.host.expect("roster")
-    _refused_and_closed(old)
+    _refused_and_closed(stack, old)
     _never_waiting(meeting, name)
     rows = database.query(
         stack,
@@ -186,7 +196,7 @@ def test_S1_S8_an_old_socket_cannot_join_after_the_link_is_revoked(stack):
     invitation_id = database.invitation(stack, invited.email)["id"]
     post_action(meeting.host_client, f"/meetings/{meeting.id}/invitations/{invitation_id}/cancel/")
     assert database.invitation(stack, invited.email)["revoked_at"] is not None
-    _refused_and_closed(old)
+    _refused_and_closed(stack, old)
     _never_waiting(meeting, "Rita Revoked")
     rows = database.query(
         stack, "SELECT id FROM room_participant WHERE invitation_id = ?", invitation_id
@@ -207,8 +217,10 @@ def test_S8_a_resume_after_the_link_is_revoked_is_refused(stack):
     flows.greet(second)
     invitation_id = database.invitation(stack, invited.email)["id"]
     post_action(meeting.host_client, f"/meetings/{meeting.id}/invitations/{invitation_id}/cancel/")
+    logged = stack.log.stat().st_size
     reply = second.request({"type": "join", "private_place_confirmed": True, "resume": secret})
     assert reply["code"] == "access_withdrawn", reply
     with pytest.raises(Exception, match="4403"):
         second.receive()
     assert first.nothing_arrives(0.5) == []  # the first connection was not replaced
+    assert_nothing_logged_at_error(stack, logged)
