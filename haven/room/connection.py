@@ -46,6 +46,21 @@ class RoomConnection(AsyncWebsocketConsumer):
     # Opening `media` in the background, from when the person is let in.
     media_opening: "asyncio.Task[ParticipantMedia] | None" = None
     greeted = False
+    # This end closed the socket. What is still queued for this connection (a broadcast
+    # sent before it left the meeting's groups, as after `leave`) is dropped: sending on a
+    # closed socket raised in the server and was logged as an ERROR.
+    closed_here = False
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if not self.closed_here:
+            await super().send(text_data, bytes_data, close)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if not self.closed_here:
+            self.closed_here = True
+            await super().close(code, reason)
 
     async def require_participant(self) -> Participant:
         if self.participant is None:
