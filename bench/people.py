@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import flows
+from tests.harness import database, flows
 from tests.harness.stack import Stack
 
 # Parallel HTTP clients while inviting: the server's two cores are busy hashing by then.
@@ -52,6 +52,20 @@ def new_host(stack: Stack) -> Host:
     """A new member of staff with the host role, signed in with both factors."""
     client, address = flows.sign_in(stack, "bench-host")
     return Host(client, address)
+
+
+def make_room_for(stack: Stack, attendees: int) -> None:
+    """The bench measures meetings bigger than any policy allows (P3: a meeting type takes
+    at most 100 attendees, and Haven caps invitations and admissions at its type's
+    `max_attendees`): in the bench's own throwaway database only, its training sessions
+    take as many as the load needs."""
+    database.execute(
+        stack,
+        "UPDATE policy_meetingtype SET max_attendees = ? WHERE key = 'training'"
+        " AND max_attendees < ?",
+        attendees,
+        attendees,
+    )
 
 
 def new_meeting(host: Host, title: str) -> str:

@@ -343,6 +343,7 @@ def run(sizes: Sizes, out: Path, only: list[str], label: str, keep: bool = False
         else:
             folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="haven-bench-"))
         stack = cleanup.enter_context(live_stack(Path(folder), collected_static=True))
+        people.make_room_for(stack, max(sizes.load_levels))
         host = people.new_host(stack)
         for name, step in STEPS.items():
             if only and name not in only:

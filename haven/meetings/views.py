@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -15,6 +18,7 @@ from haven.invitations.actions import (
     do_unlock_passcode,
 )
 from haven.invitations.models import Invitation
+from haven.meetings import capacity
 from haven.meetings.access import access_meeting
 from haven.meetings.actions import (
     MeetingError,
@@ -65,7 +69,7 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = do_invite(user, meeting, **form.cleaned_data)
+            invitation = _invite_within_cap(user, meeting, form.cleaned_data)
         except InvitationError as error:
             form.add_error(None, str(error))
         else:
@@ -89,6 +93,17 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
         "statuses": [status_of(invitation, rules) for invitation in invitations],
     }
     return render(request, "meetings/detail.html", context, status=400 if form.errors else 200)
+
+
+@transaction.atomic
+def _invite_within_cap(user: User, meeting: Meeting, invitee: dict[str, Any]) -> Invitation:
+    """Invite, unless the meeting already has as many invitations standing as its type
+    takes attendees (rule P3). The meeting row is locked, so two invitations sent at
+    once cannot both take the last place."""
+    meeting = Meeting.objects.select_for_update().select_related("meeting_type").get(pk=meeting.pk)
+    if capacity.invitations_left(meeting) < 1:
+        raise InvitationError(capacity.invitations_full_message(meeting))
+    return do_invite(user, meeting, **invitee)
 
 
 @login_required

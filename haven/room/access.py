@@ -14,7 +14,7 @@ from haven.bans.models import is_excluded
 from haven.consent.status import has_current_consent
 from haven.invitations.models import Invitation
 from haven.meetings.models import Meeting
-from haven.policy.rules import Role
+from haven.policy.rules import Decision, Role
 
 SESSION_INVITATION_KEY = "haven_invitation_id"
 
@@ -63,11 +63,56 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     if invitation_id is None:
         return None
     invitation = Invitation.objects.filter(pk=invitation_id, meeting=meeting).first()
-    if invitation is None or not invitation_is_usable(invitation):
+    if invitation is None or _invitation_withdrawn(invitation) is not None:
         return None
-    if is_excluded(meeting.pk, meeting.organisation_id, invitation.email):
-        return None  # removed from this meeting, or banned (rule S8)
     return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
+
+
+ACCESS_WITHDRAWN = Decision(
+    False,
+    "access_withdrawn",
+    "You can no longer join this meeting. If you think this is wrong, contact the service.",
+)
+
+
+def withdrawn_because(identity: Identity) -> str | None:
+    """Why this person may no longer enter the meeting's room, or None if they still may,
+    read afresh (rules S1, S8, U1).
+
+    A socket is opened once and lives on, and who may enter can change meanwhile: removed,
+    banned, the link revoked or expired, consent voided, the host's staff role taken away.
+    Every `join` (a resumed one too) asks again, as the socket's handshake did
+    (access_room): one place for both.
+    """
+    if identity.user is not None:
+        user = User.objects.filter(pk=identity.user.pk).first()
+        meeting = Meeting.objects.filter(pk=identity.meeting.pk).first()
+        if user is None or meeting is None or user.pk != meeting.host_id:
+            return "not_host"
+        if not (user.is_active and has_permission(user, Permission.HOST_MEETINGS)):
+            return "not_host"
+        return None
+    assert identity.invitation is not None
+    invitation = (
+        Invitation.objects.select_related("meeting").filter(pk=identity.invitation.pk).first()
+    )
+    return "revoked" if invitation is None else _invitation_withdrawn(invitation)
+
+
+def _invitation_withdrawn(invitation: Invitation) -> str | None:
+    """Why an invitation no longer lets its person in, or None (rules S1, S8, G1)."""
+    meeting = invitation.meeting
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if meeting.state == Meeting.State.ENDED:
+        return "meeting_ended"
+    if invitation.expires_at <= timezone.now():
+        return "expired"
+    if not has_current_consent(invitation):
+        return "consent"
+    if is_excluded(meeting.pk, meeting.organisation_id, invitation.email):
+        return "removed_or_banned"
+    return None
 
 
 def _may_host(user: User, session: Any) -> bool:
@@ -84,10 +129,5 @@ def _may_host(user: User, session: Any) -> bool:
 def invitation_is_usable(invitation: Invitation) -> bool:
     """A link works until it is revoked, it expires, or its meeting ends (rule S1), and
     only while its consent counts: after the host changes the house rules, nobody enters
-    until they have agreed again (rule G1)."""
-    return (
-        invitation.revoked_at is None
-        and invitation.expires_at > timezone.now()
-        and invitation.meeting.state != Meeting.State.ENDED
-        and has_current_consent(invitation)
-    )
+    until they have agreed again (rule G1). Nor once its person is removed or banned (S8)."""
+    return _invitation_withdrawn(invitation) is None

@@ -21,13 +21,14 @@ from haven.bans.actions import BanError, create_ban
 from haven.bans.models import Removal
 from haven.chat.history import histories
 from haven.consent.models import Consent
+from haven.meetings import capacity
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence, Role, Source
 from haven.records.actions import do_close_chat
 from haven.room import groups
 from haven.room import protocol as p
-from haven.room.access import Identity
+from haven.room.access import ACCESS_WITHDRAWN, Identity, withdrawn_because
 from haven.room.models import Participant
 from haven.room.presence import SERVER_NAME
 
@@ -211,18 +212,49 @@ def _resume_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-@transaction.atomic
+class AccessWithdrawn(Refused):
+    """Entitlement read afresh at `join` says no (rules S1, S8); carries why, for the audit."""
+
+    def __init__(self, because: str) -> None:
+        super().__init__(ACCESS_WITHDRAWN)
+        self.because = because
+
+
 def do_join(
     identity: Identity, channel_name: str, confirmed: bool, resume: str | None = None
 ) -> Entry:
     """Enter the meeting: the host goes in and starts it; anyone else waits (S2, S9).
 
+    Who may enter is read again first, on every join and every resume: a socket opened
+    before a removal, a ban or a revoked link reaches nothing (S1, S8). That refusal is
+    audited, in its own transaction, after the join's has been rolled back.
+
     With `resume` (the secret of an earlier join, given back by the same person after
     their connection or its Haven process went away) they are where they were: still
     admitted, or still waiting. A secret that matches nothing live is an ordinary join.
     """
+    try:
+        return _join(identity, channel_name, confirmed, resume)
+    except AccessWithdrawn as refusal:
+        record(
+            "room.access_withdrawn",
+            identity.actor,
+            meeting=identity.meeting,
+            because=refusal.because,
+            resumed=bool(resume),
+        )
+        raise
+
+
+@transaction.atomic
+def _join(identity: Identity, channel_name: str, confirmed: bool, resume: str | None) -> Entry:
+    # The meeting row is locked first, as a removal locks it: either the removal
+    # committed and is seen here, or it waits for this join and then ends its presence.
     meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
     require(rules.may_join(identity.role, Presence.CONNECTED, meeting_state(meeting), confirmed))
+    because = withdrawn_because(identity)
+    if because is not None:
+        raise AccessWithdrawn(because)
     if resume:
         resumed = _resume(meeting, identity, channel_name, resume)
         if resumed is not None:
@@ -378,7 +410,7 @@ def _target(meeting: Meeting, public_id: str, *states: str) -> Participant:
     return found
 
 
-def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
+def _admit(meeting: Meeting, target: Participant, identity: Identity, muted: bool) -> None:
     target.state = Participant.State.ADMITTED
     target.admitted_at = timezone.now()
     target.admitted_by = identity.user
@@ -389,6 +421,7 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity) -> None:
         meeting=meeting,
         invitation=target.invitation,
         second_device=target.second_device,
+        muted_on_entry=muted,
     )
 
 
@@ -413,8 +446,11 @@ def _let_in(
     meant hundreds of sessions opened in one burst, competing with telling the rest that
     they are in, and then closed when they leave (bench/: 500 let in at once).
     """
+    # Rule P3: in a meeting type whose attendees start muted, their page turns their
+    # microphone off as they come in and tells them so; only they turn it on (V3).
+    muted = capacity.attendees_start_muted(meeting)
     for target in targets:
-        _admit(meeting, target, identity)
+        _admit(meeting, target, identity, muted)
     admitted = _admitted(meeting)
     people = _roster_of(admitted, Role.ATTENDEE)  # nobody let in is the host
     snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
@@ -424,7 +460,13 @@ def _let_in(
         chat = CHAT_ITEMS.dump_json(chats[target.pk]).decode()
         after.signal(
             target.channel_name,
-            {"type": "room.admitted", "snapshot": snapshot, "chat": chat, "open_media": open_media},
+            {
+                "type": "room.admitted",
+                "snapshot": snapshot,
+                "chat": chat,
+                "open_media": open_media,
+                "muted_on_entry": muted,
+            },
         )
     after.send(
         groups.in_meeting(meeting),
@@ -440,22 +482,55 @@ def _let_in(
 
 @transaction.atomic
 def do_admit(host: Participant, identity: Identity, target_public_id: str) -> Participant:
-    """Let one person in from the waiting room. Only the host may, and not while locked."""
+    """Let one person in from the waiting room. Only the host may, not while locked, and
+    not past the meeting type's cap (rule P3). A second device on the same link (S1) is
+    let in only this way: one by one, on purpose."""
     meeting = _moderation(host, identity, admitting=True)
     target = _target(meeting, target_public_id, Participant.State.WAITING)
+    if capacity.places_left(meeting) < 1:
+        raise Refused(capacity.meeting_full(meeting))
     _let_in(meeting, identity, [target], open_media=True)
     return target
 
 
 @transaction.atomic
-def do_admit_all(host: Participant, identity: Identity) -> int:
-    """Let everyone waiting in. Returns how many."""
+def do_admit_all(host: Participant, identity: Identity) -> p.AdmittedAll:
+    """Let everyone waiting in, but for two kinds of people, who stay waiting: a second
+    device on a link already in use (S1: the host lets them in one by one, on purpose),
+    and anyone past the meeting type's cap (P3). The host is told who was held back."""
     meeting = _moderation(host, identity, admitting=True)
     queue = list(
-        meeting.participants.filter(state=Participant.State.WAITING, invitation__isnull=False)
+        meeting.participants.filter(
+            state=Participant.State.WAITING, invitation__isnull=False
+        ).order_by("pk")
     )
-    _let_in(meeting, identity, queue, open_media=False)
-    return len(queue)
+    seconds = [each for each in queue if each.second_device]
+    firsts = [each for each in queue if not each.second_device]
+    room = capacity.places_left(meeting)
+    let_in, full = firsts[:room], firsts[room:]
+    if let_in:
+        _let_in(meeting, identity, let_in, open_media=False)
+    held_back = [_held_back(each, "second_device") for each in seconds] + [
+        _held_back(each, "meeting_full") for each in full
+    ]
+    if held_back:
+        record(
+            "room.admit_all_held_back",
+            identity.actor,
+            meeting=meeting,
+            admitted=len(let_in),
+            second_device=len(seconds),
+            meeting_full=len(full),
+        )
+    return p.AdmittedAll(admitted=len(let_in), held_back=held_back)
+
+
+def _held_back(participant: Participant, because: str) -> p.HeldBack:
+    return p.HeldBack(
+        participant=participant.public_id,
+        name=participant.name,
+        because=because,  # type: ignore[arg-type]
+    )
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 4000
 CLOSE_BAD_VERSION = 4400
+CLOSE_NOT_ALLOWED = 4403
 # Refusals that are evidence of someone trying what they may not: always audited.
 AUDITED_CODES = frozenset({"not_allowed", "too_many_streams"})
 NOT_JOINED = Decision(False, "not_joined", "Join the meeting first.")
@@ -47,6 +48,21 @@ class RoomConnection(AsyncWebsocketConsumer):
     # Counts media resets: an opening that began before one closes what it opened.
     media_resets = 0
     greeted = False
+    # This end closed the socket. What is still queued for this connection (a broadcast
+    # sent before it left the meeting's groups, as after `leave`) is dropped: sending on a
+    # closed socket raised in the server and was logged as an ERROR.
+    closed_here = False
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if not self.closed_here:
+            await super().send(text_data, bytes_data, close)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if not self.closed_here:
+            self.closed_here = True
+            await super().close(code, reason)
 
     async def require_participant(self) -> Participant:
         if self.participant is None:
@@ -85,6 +101,8 @@ class RoomConnection(AsyncWebsocketConsumer):
         await self.send_error(decision.code, decision.message, request_id)
         if decision.code == "meeting_ended":
             await self.close(code=CLOSE_NORMAL)
+        elif decision.code == "access_withdrawn":  # removed, banned, link revoked (S1, S8)
+            await self.close(code=CLOSE_NOT_ALLOWED)
 
     async def send_error(self, code: str, message: str, request_id: Any = None) -> None:
         await self.send_message(p.Error(code=code, message=message), request_id)

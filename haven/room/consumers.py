@@ -232,10 +232,16 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             assert self.participant is not None
             self.start_opening_media(self.participant)
         await self.enter_meeting()
-        await self.send_admitted(event["snapshot"], chat_json=event["chat"])
+        await self.send_admitted(
+            event["snapshot"], chat_json=event["chat"], muted=event.get("muted_on_entry", False)
+        )
 
     async def send_admitted(
-        self, snapshot_json: str, request_id: Any = None, chat_json: str | None = None
+        self,
+        snapshot_json: str,
+        request_id: Any = None,
+        chat_json: str | None = None,
+        muted: bool = False,
     ) -> None:
         """`admitted`, with the chat so far: read in the admission (chat_json), or now (a
         person who resumed their place)."""
@@ -252,6 +258,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             roster=snapshot.roster,
             feeds=snapshot.feeds,
             chat=chat_so_far,
+            muted_on_entry=True if muted else None,  # rule P3
             **ice_configuration(),
         )
         await self.send_message(admitted, request_id)

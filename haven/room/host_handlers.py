@@ -26,7 +26,8 @@ class HostHandlers(RoomConnection):
 
     async def on_admit_all(self, message: p.AdmitAll) -> None:
         host = await self.require_participant()
-        await database_sync_to_async(actions.do_admit_all)(host, self.identity)
+        answer = await database_sync_to_async(actions.do_admit_all)(host, self.identity)
+        await self.send_message(answer, message.id)
 
     async def on_turn_away(self, message: p.TurnAway) -> None:
         host = await self.require_participant()

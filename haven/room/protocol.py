@@ -372,6 +372,22 @@ class Admitted(_ServerMessage):
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
     relay_only: bool | None = None
+    # True when the meeting's type has attendees start muted (P3); absent otherwise.
+    muted_on_entry: bool | None = None
+
+
+class HeldBack(_Strict):
+    """Someone `admit_all` left waiting, and why (S1: a second device; P3: the cap)."""
+
+    participant: str
+    name: str
+    because: Literal["second_device", "meeting_full"]
+
+
+class AdmittedAll(_ServerMessage):
+    type: Literal["admitted_all"] = "admitted_all"
+    admitted: int
+    held_back: list[HeldBack]
 
 
 class Roster(_ServerMessage):
@@ -480,6 +496,7 @@ ServerMessage = Annotated[
     | Waiting
     | WaitingList
     | Admitted
+    | AdmittedAll
     | Roster
     | Published
     | FeedAdded

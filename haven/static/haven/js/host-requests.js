@@ -33,6 +33,7 @@ const WORDS = {
   },
 };
 const MUTED_BY_HOST = "The host muted your microphone. You can unmute yourself when you want to speak.";
+const JOINED_MUTED = "You joined muted. You can turn your microphone on.";
 
 export function setUpHostRequests() {
   actButton?.addEventListener("click", actOnRequest);
@@ -59,6 +60,12 @@ export function onAsked(message) {
 /** `muted_by_host`: the microphone is already off; tell the person, and how to undo it. */
 export function onMutedByHostNotice() {
   showNotice(MUTED_BY_HOST, null, "OK");
+  showing = { what: "muted" };
+}
+
+/** `admitted` with `muted_on_entry` (P3): this kind of meeting starts with microphones off. */
+export function onJoinedMutedNotice() {
+  showNotice(JOINED_MUTED, null, "OK");
   showing = { what: "muted" };
 }
 

@@ -7,4 +7,10 @@
 export { onHostLockChanged, onLockAttempt, onLockRefused, setUpHostControls } from "./host-controls.js";
 export { onRosterChanged } from "./remove-form.js";
 export { screenLostInRestart, setUpScreenShare, stopSharing } from "./screen-share.js";
-export { onAdmitRefused, onWaitingListChanged, renderWaitingList, setUpWaitingList } from "./waiting-list.js";
+export {
+  onAdmitRefused,
+  onAdmittedAll,
+  onWaitingListChanged,
+  renderWaitingList,
+  setUpWaitingList,
+} from "./waiting-list.js";

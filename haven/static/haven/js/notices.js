@@ -24,6 +24,7 @@ export const ERROR_WORDS = {
   media_unavailable: "The video service did not answer. Wait a moment, then try again.",
   meeting_ended: "The meeting has ended.",
   meeting_locked: "The meeting is locked, so nobody can be let in. Unlock the meeting first, then let them in.",
+  access_withdrawn: "You can no longer join this meeting. Your link may have been withdrawn.",
   rate_limited: "Too many things happened too quickly. Wait a moment, then try again.",
   server_error: "Something went wrong on the server. Wait a moment, then try again.",
   timeout: "The server took too long to answer. Check your internet connection, then try again.",

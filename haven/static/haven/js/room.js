@@ -24,6 +24,7 @@ import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicroph
 import {
   clearHostRequest,
   onAsked,
+  onJoinedMutedNotice,
   onMutedByHostNotice,
   onUnmutedNotice,
   setUpHostRequests,
@@ -118,6 +119,7 @@ function listenToServer(connection) {
     waiting: onWaiting,
     joined: onJoined,
     admitted: enterMeeting,
+    admitted_all: (/** @type {any} */ message) => host?.onAdmittedAll(message),
     waiting_list: onWaitingList,
     roster: onRoster,
     feed_added: (/** @type {any} */ message) => subscribeTo(message.feed),
@@ -175,6 +177,9 @@ function enterMeeting(message) {
   }
   hooks.metrics.admittedAt = performance.now();
   room.me = message.you;
+  // This kind of meeting starts attendees muted (P3): the microphone is off when it is
+  // first sent (startPublishing), and only we turn it on (V3).
+  room.startMuted = "muted_on_entry" in message && message.muted_on_entry === true;
   // Ask for the others' video before drawing anything: the server and the media server
   // work on it while this page lays itself out (bench/, issue 8). The tiles get their
   // names when the roster is drawn, just below.
@@ -194,6 +199,7 @@ function enterMeeting(message) {
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
+  if (room.startMuted) onJoinedMutedNotice();
   showChatHistory(message.chat ?? []);
 }
 
@@ -323,6 +329,9 @@ async function reconnect() {
 function closedBeforeJoining(code) {
   if (code === CLOSE_BAD_VERSION) return ERROR_WORDS.unsupported_version;
   if (code === CLOSE_NORMAL) return "The meeting has ended.";
+  if (code === CLOSE_NOT_ALLOWED) {
+    return `You cannot take part in this meeting. Your link may have expired or been withdrawn. ${CONTACT_US}`;
+  }
   return (
     "We could not connect you to the meeting. Your link may have expired, or your internet " +
     "connection may have dropped. Reload the page to try again. If it still does not work, " +

@@ -108,6 +108,8 @@ export const room = {
   hostMuted: false,
   /** We sent `unmute_self` and wait for `unmuted` before the microphone goes live. */
   unmuteRequested: false,
+  /** The meeting's type has attendees start muted (P3): our microphone starts off. */
+  startMuted: false,
   /** @type {{audio: RTCRtpSender, video: RTCRtpSender}|null} */
   senders: null,
   /** @type {number|null} */

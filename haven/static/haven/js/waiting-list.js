@@ -61,6 +61,7 @@ export function renderWaitingList(people, announceChanges) {
   }
   if (turnAway.participant && !room.waiting.has(turnAway.participant)) closeTurnAwayForm(false);
   byId("waiting-empty").hidden = people.length > 0;
+  if (people.length === 0) byId("waiting-held-note").hidden = true;
   byId("admit-all").hidden = people.length === 0;
   byId("waiting-panel-heading").textContent = `Waiting room (${people.length})`;
   if (hadFocus && focusLeft(panel)) focusWaitingPanel();
@@ -182,6 +183,39 @@ function admitEveryone() {
   button.dataset.busy = "yes";
   room.connection?.send("admit_all");
   announce("Letting everyone in.");
+}
+
+/**
+ * `admitted_all`: who "Let everyone in" left waiting, in words beside the button. A
+ * second device on a link already in use is let in one by one, on purpose (S1); past
+ * the meeting type's cap, nobody more (P3).
+ * @param {import("./protocol.js").AdmittedAllMessage} message
+ */
+export function onAdmittedAll(message) {
+  byId("admit-all").removeAttribute("data-busy");
+  const note = byId("waiting-held-note");
+  const names = (/** @type {string} */ because) =>
+    message.held_back.filter((each) => each.because === because).map((each) => each.name);
+  const seconds = names("second_device");
+  const full = names("meeting_full");
+  const words = [];
+  if (seconds.length) {
+    words.push(
+      `Still waiting: ${listed(seconds)}, on a second device with a link already in use. ` +
+        "Let them in one by one if you mean to.",
+    );
+  }
+  if (full.length) {
+    words.push(`The meeting is full, so ${listed(full)} ${full.length === 1 ? "is" : "are"} still waiting.`);
+  }
+  note.textContent = words.join(" ");
+  note.hidden = words.length === 0;
+  if (words.length) announce(note.textContent);
+}
+
+/** @param {string[]} names */
+function listed(names) {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
 /** A refused `admit` or `admit_all` (locked, or they left): let the host try again. */
