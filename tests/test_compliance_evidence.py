@@ -32,10 +32,22 @@ def _at(stack, meeting_id: str, action: str, index: int = 0) -> str:
     return _shown(ui.audit_about(stack, action, meeting_id)[index]["at"])
 
 
+def meeting_policy_review(stack) -> str:
+    """The review date label of the policy in force, and "overdue" when it has passed."""
+    [row] = database.query(
+        stack,
+        "SELECT review_date, review_date_label FROM policy_policyversion"
+        " WHERE version = 'V.01' ORDER BY id LIMIT 1",
+    )
+    overdue = dt.date.fromisoformat(str(row["review_date"])) < dt.date.today()
+    return f"{row['review_date_label']}, overdue" if overdue else str(row["review_date_label"])
+
+
 def _facts(page: Page, section: str) -> list[str]:
     return [
         " ".join(t.split())
-        for t in page.locator(f"#{section} .evidence-facts li").all_inner_texts()
+        # Their text, folded or not (innerText is empty while a <details> is closed).
+        for t in page.locator(f"#{section} .evidence-facts li").all_text_contents()
     ]
 
 
@@ -108,6 +120,24 @@ def test_P1_G1_U3_S2_S3_S5_S6_S7_S8_S9_evidence_of_a_meeting_run_in_the_browser(
         expect(page.locator("#consent .evidence-warning")).to_have_text(
             "Missing evidence: No consent on record for Nina Noreply (parent or carer)."
         )
+        # The summary first: one line per rule group, met or missing (issue 13, item 12).
+        rows = page.locator("#evidence-summary tbody tr")
+        assert rows.count() == page.locator(".evidence-section").count()
+        summary = {
+            " ".join(t.split()) for t in rows.all_inner_texts() if "Missing evidence (1)" in t
+        }
+        assert len(summary) == 1 and next(iter(summary)).startswith("G1, U2, U3, U4, U5")
+        assert " ".join(rows.first.inner_text().split()).endswith("Met")
+        # The policy's review date, and whether it has passed.
+        expect(page.locator("#evidence-policy-review")).to_contain_text(
+            meeting_policy_review(stack)
+        )
+        # The audit entries are folded under each rule until opened; the page stays short.
+        facts = page.locator("#waiting-room .evidence-facts")
+        expect(facts).to_be_hidden()
+        page.locator("#waiting-room summary").click()
+        expect(facts).to_be_visible()
+        page.locator("#waiting-room summary").click()
         # S2: everyone came through the waiting room; who let them in, and when.
         waiting = _facts(page, "waiting-room")
         for index, name in enumerate(("Sam Carter", "Jo Smith")):
@@ -167,6 +197,7 @@ def test_P1_G1_U3_S2_S3_S5_S6_S7_S8_S9_evidence_of_a_meeting_run_in_the_browser(
         expect(page.locator(".no-print").first).to_be_hidden()
         expect(page.locator("#evidence-warnings")).to_be_visible()
         expect(page.locator("#recording .evidence-rules")).to_be_visible()
+        expect(page.locator("#waiting-room .evidence-facts")).to_be_visible()  # unfolded
         page.emulate_media(media="screen")
 
         phone = ui.page_with_session(browser, stack, meeting.host, ui.PHONE)

@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
 from haven.accounts.permissions import oversees_policy
 
@@ -18,7 +17,7 @@ def policy_in_force(request: HttpRequest) -> dict[str, Any]:
         return {}
     organisation = user.organisation
     policy = organisation.policy_in_force()
-    overdue = oversees_policy(user) and policy.review_date < timezone.localdate()
+    overdue = oversees_policy(user) and policy.is_overdue
     return {
         "policy": policy,
         "organisation_name": organisation.name,

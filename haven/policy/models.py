@@ -1,5 +1,6 @@
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Organisation(models.Model):
@@ -70,6 +71,11 @@ class PolicyVersion(RetentionPeriods):
 
     def __str__(self) -> str:
         return f"{self.organisation} policy {self.version}"
+
+    @property
+    def is_overdue(self) -> bool:
+        """Its review date has passed (rule P1): said wherever the policy is shown."""
+        return self.review_date < timezone.localdate()
 
     def notice_path(self) -> str:
         """The public privacy notice of exactly this version (rules D1, D2)."""
