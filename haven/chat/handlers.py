@@ -22,8 +22,9 @@ class ChatHandlers(RoomConnection):
         if not self.chat_limiter.allow():
             await self.send_message(SLOW_DOWN, message.id)
             return
-        stored = await database_sync_to_async(actions.do_send_chat)(participant, message.text)
-        await self.send_message(p.ChatSent(message=stored.public_id), message.id)
+        sent = await database_sync_to_async(actions.do_send_chat)(participant, message.text)
+        answer = p.ChatSent(message=sent.message.public_id, removed=sent.removed or None)
+        await self.send_message(answer, message.id)
 
     async def on_chat_remove(self, message: p.RemoveChat) -> None:
         host = await self.require_participant()

@@ -528,6 +528,9 @@ class ChatSent(_ServerMessage):
 
     type: Literal["chat_sent"] = "chat_sent"
     message: str
+    # The invisible characters taken out before storing, each once ("U+202E RIGHT-TO-LEFT
+    # OVERRIDE"); left out when there were none (S4, haven/chat/text.py).
+    removed: list[str] | None = None
 
 
 class ChatRemoved(_ServerMessage):
