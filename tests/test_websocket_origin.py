@@ -161,3 +161,14 @@ def test_hardening_a_text_frame_that_is_not_utf8_is_closed_1007_quietly(stack, h
     with open_socket(stack, client, meeting_id, stack.base_url) as socket:
         socket.send(json.dumps({"type": "hello", "protocol": 1}))
         assert json.loads(socket.recv(timeout=10))["type"] == "welcome"
+
+
+def test_hardening_a_frame_too_big_to_read_is_closed_1009_quietly(stack, host_meeting):
+    client, meeting_id = host_meeting
+    offset = log_size(stack)
+    with open_socket(stack, client, meeting_id, stack.base_url) as socket:
+        socket.send("x" * 300_000)  # more than uvicorn reads (4 x MAX_FRAME bytes)
+        with pytest.raises(ConnectionClosedError) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert errors_logged_since(stack, offset) == []
