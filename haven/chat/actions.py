@@ -1,6 +1,7 @@
 """Chat in a meeting: stored first, then sent to everyone in the meeting (after commit)."""
 
 import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -8,7 +9,7 @@ from django.utils import timezone
 from haven.audit.log import record
 from haven.chat.history import chat_item, history
 from haven.chat.models import ChatMessage
-from haven.chat.text import clean
+from haven.chat.text import clean_and_report, has_data_url
 from haven.policy import rules
 from haven.policy.rules import Decision, MeetingState, Presence
 from haven.room import groups
@@ -20,17 +21,34 @@ from haven.room.models import Participant
 __all__ = ["chat_item", "do_remove_chat", "do_send_chat", "history"]
 
 EMPTY = Decision(False, "bad_message", "The message is empty.")
+# A data URL is a file by another name: documents go by email, never through chat (S4).
+DATA_URL = Decision(
+    False,
+    "bad_message",
+    "Files cannot be sent in the chat, and a data URL is a file. "
+    "The host can send documents by email.",
+)
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: ChatMessage
+    # The invisible characters taken out of the text before it was stored (text.py).
+    removed: list[str]
 
 
 @transaction.atomic
-def do_send_chat(participant: Participant, text: str) -> ChatMessage:
+def do_send_chat(participant: Participant, text: str) -> Sent:
     """Store one message for everyone in the meeting, then send it (S5: no recipient)."""
     participant.refresh_from_db()
     meeting = participant.meeting
     require(rules.may_chat(Presence(participant.state), MeetingState(meeting.state)))
-    text = clean(text)
+    cleaned = clean_and_report(text)
+    text = cleaned.text
     if not text:
         raise Refused(EMPTY)
+    if has_data_url(text):
+        raise Refused(DATA_URL)
     message = ChatMessage.objects.create(
         public_id=f"m_{secrets.token_hex(8)}",
         meeting=meeting,
@@ -40,7 +58,7 @@ def do_send_chat(participant: Participant, text: str) -> ChatMessage:
         text=text,
     )
     groups.send_on_commit(groups.in_meeting(meeting), p.Chat(message=chat_item(message)))
-    return message
+    return Sent(message, cleaned.removed)
 
 
 @transaction.atomic

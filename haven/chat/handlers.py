@@ -4,8 +4,8 @@ from channels.db import database_sync_to_async
 
 from haven.chat import actions
 from haven.room import protocol as p
+from haven.room import ratelimit
 from haven.room.connection import RoomConnection
-from haven.room.ratelimit import TokenBucket
 
 SLOW_DOWN = p.Error(code="rate_limited", message="You are sending messages too fast.")
 
@@ -13,17 +13,15 @@ SLOW_DOWN = p.Error(code="rate_limited", message="You are sending messages too f
 class ChatHandlers(RoomConnection):
     """chat (anyone in the meeting), chat_remove (the host)."""
 
-    chat_limiter: TokenBucket | None = None
-
     async def on_chat(self, message: p.SendChat) -> None:
         participant = await self.require_participant()
-        if self.chat_limiter is None:
-            self.chat_limiter = TokenBucket(rate=0.5, burst=5)
-        if not self.chat_limiter.allow():
+        # The person's allowance, not this connection's: reconnecting gives no new one.
+        if not await ratelimit.allow(ratelimit.CHAT, ratelimit.person_key(self.identity)):
             await self.send_message(SLOW_DOWN, message.id)
             return
-        stored = await database_sync_to_async(actions.do_send_chat)(participant, message.text)
-        await self.send_message(p.ChatSent(message=stored.public_id), message.id)
+        sent = await database_sync_to_async(actions.do_send_chat)(participant, message.text)
+        answer = p.ChatSent(message=sent.message.public_id, removed=sent.removed or None)
+        await self.send_message(answer, message.id)
 
     async def on_chat_remove(self, message: p.RemoveChat) -> None:
         host = await self.require_participant()

@@ -22,7 +22,7 @@ from haven.media import turn
 from haven.meetings.models import Meeting
 from haven.policy import rules
 from haven.policy.rules import Decision, Role
-from haven.room import actions, groups, presence
+from haven.room import actions, groups, presence, ratelimit
 from haven.room import protocol as p
 from haven.room.access import access_room
 from haven.room.actions import Refused
@@ -31,7 +31,6 @@ from haven.room.host_handlers import HostHandlers
 from haven.room.media import MEDIA_FAILURES, forget_placement
 from haven.room.media_handlers import MediaHandlers
 from haven.room.models import Participant
-from haven.room.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             return
         self.identity = identity
         self.media_token = secrets.token_urlsafe(24)
-        self.limiter = TokenBucket(rate=20, burst=60)
         presence.start_heartbeat()
         await self.channel_layer.group_add(groups.everyone(identity.meeting), self.channel_name)
         if identity.role is Role.HOST:
@@ -92,7 +90,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.close_media()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.limiter.allow():
+        if not await ratelimit.allow(ratelimit.MESSAGES, ratelimit.person_key(self.identity)):
             await self.send_message(p.Error(code="rate_limited", message="Please slow down."))
             return
         request_id = None

@@ -227,36 +227,126 @@ ClientMessage = Annotated[
     | RemoveChat,
     Field(discriminator="type"),
 ]
-_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for model in CLIENT_MODELS
 )
 
 
+# The deepest nesting a client message has is 3 (trickle: message, candidate, value);
+# anything much deeper is not a message of this protocol, and is refused before anything
+# walks it. A frame of MAX_FRAME characters could otherwise nest 32,000 deep.
+MAX_DEPTH = 8
+MODEL_FOR_TYPE: dict[str, type[_ClientMessage]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in CLIENT_MODELS
+}
+NOT_AN_OBJECT = "Send one JSON object per text frame."
+
+
 def parse_client_message(text: str | None) -> ClientMessage:
-    """Turn one frame into a validated message, or raise ProtocolError with a stable code."""
-    if text is None or len(text) > MAX_FRAME:
-        raise ProtocolError("bad_json", "Send one JSON object per text frame.")
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        raise ProtocolError("bad_json", "That was not valid JSON.") from None
-    if not isinstance(raw, dict):
-        raise ProtocolError("bad_json", "Send one JSON object per text frame.")
-    request_id = raw.get("id") if isinstance(raw.get("id"), int | str) else None
-    if raw.get("type") not in CLIENT_TYPES:
+    """Turn one frame into a validated message, or raise ProtocolError with a stable code.
+
+    Total: whatever the frame holds, the answer is a message or a ProtocolError with
+    `bad_json`, `unknown_type` or `bad_message` (docs/protocol.md, "Malformed frames"),
+    never another exception.
+    """
+    raw = _json_object(text)
+    request_id = _request_id(raw.get("id"))
+    kind = raw.get("type")
+    # A `type` that is not a string (a list, an object, a number, null) names no message.
+    model = MODEL_FOR_TYPE.get(kind) if isinstance(kind, str) else None
+    if model is None:
         raise ProtocolError("unknown_type", "No message has that type.", request_id)
     try:
-        return _client_adapter.validate_python(raw)
+        return model.model_validate(raw)  # type: ignore[return-value]
     except ValidationError as exc:
         raise ProtocolError("bad_message", _describe(exc), request_id) from None
+    except (RecursionError, ValueError, TypeError, OverflowError):
+        # Not expected from pydantic on input already checked by _json_object; still a
+        # client's malformed frame, never the server's failure.
+        raise ProtocolError("bad_message", "That message is not valid.", request_id) from None
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    """One JSON object, not too big, not too deep, whose strings are all real Unicode;
+    else `bad_json`."""
+    if not isinstance(text, str) or len(text) > MAX_FRAME:
+        raise ProtocolError("bad_json", NOT_AN_OBJECT)
+    try:
+        raw = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, NaN or Infinity, an integer of more than 4,300 digits.
+        # RecursionError: nesting deeper than the decoder's own limit.
+        raise ProtocolError("bad_json", "That was not valid JSON.") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError("bad_json", NOT_AN_OBJECT)
+    if not _well_formed(raw):
+        raise ProtocolError(
+            "bad_json",
+            f"That was not a message: nested more than {MAX_DEPTH} deep, or text that "
+            "is not valid Unicode.",
+            _request_id(raw.get("id")),
+        )
+    return raw
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _well_formed(raw: dict[str, Any]) -> bool:
+    """Nested at most MAX_DEPTH deep, and every string (keys too) encodable as UTF-8 (a
+    lone surrogate such as "\\ud800" is valid JSON but no text). Iterative: never recurses."""
+    pending: list[tuple[Any, int]] = [(raw, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                return False
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return False
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if not _is_text(key):
+                        return False
+                    pending.append((item, depth + 1))
+            else:
+                pending.extend((item, depth + 1) for item in value)
+    return True
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _request_id(value: Any) -> int | str | None:
+    """The `id` to echo as `re`, if it is one the protocol allows; else none at all (an id
+    of any other kind is never echoed, so a reply always fits the server schema)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 <= value <= 2**31:
+        return value
+    if isinstance(value, str) and len(value) <= 64 and _is_text(value):
+        return value
+    return None
 
 
 def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
-    return f"{where}: {first['msg']}"
+    """Which field, and what is wrong with it, for the error's text. Never raises: a
+    description that fails is replaced by a plain one."""
+    try:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        parts = [str(part) for part in first["loc"] if not str(part).startswith("constrained-")]
+        where = ".".join(parts)[:60] or "message"
+        return f"{where}: {first['msg']}"[:200]
+    except Exception:
+        return "message: not valid"
 
 
 # Server to client
@@ -465,6 +555,9 @@ class ChatSent(_ServerMessage):
 
     type: Literal["chat_sent"] = "chat_sent"
     message: str
+    # The invisible characters taken out before storing, each once ("U+202E RIGHT-TO-LEFT
+    # OVERRIDE"); left out when there were none (S4, haven/chat/text.py).
+    removed: list[str] | None = None
 
 
 class ChatRemoved(_ServerMessage):

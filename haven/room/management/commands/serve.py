@@ -52,7 +52,9 @@ class Command(BaseCommand):
                 # log, whose paths would carry personal link tokens.
                 log_config=None,
                 access_log=False,
-                ws="websockets-sansio",
+                # uvicorn's websockets-sansio, closing a text frame that is not UTF-8
+                # quietly (1007) rather than with an ERROR in the log.
+                ws="haven.room.websocket_server:HavenWebSocketProtocol",
                 ws_max_size=WS_MAX_BYTES,
             )
             server = StoppingServer(config)
