@@ -204,6 +204,21 @@ def test_S4_a_link_is_plain_text_with_a_warning_and_html_stays_text_axe_clean_at
             flags = {m["text"]: m["has_link"] for m in ui.haven(viewer, "chat")}
             assert flags[link] is True and flags[markup] is False
 
+        # Every scheme is a link (issue 20, item 3); invisible characters are taken out,
+        # and the sender is told which.
+        ui.send_chat(page, "Try javascript:window.x=1 now")
+        ui.wait_for_chat(host, "Try javascript:window.x=1 now")
+        expect(ui.chat_row(host, "javascript:").locator(".chat-link-warning")).to_have_text(
+            LINK_WARNING
+        )
+        page.locator("#chat-text").fill("Turn \u202eleft here")
+        page.locator("#chat-send").click()
+        expect(page.locator("#chat-text")).to_have_value("")
+        expect(page.locator("#chat-removed")).to_have_text(
+            "Sent. Haven took out characters that cannot be seen: U+202E RIGHT-TO-LEFT OVERRIDE."
+        )
+        ui.wait_for_chat(host, "Turn left here")
+
         ui.assert_fits(page, "the attendee's chat at 320 px")
         ui.assert_fits(host, "the host's chat at 320 px")
         ui.assert_accessible(page, "the attendee's page at 320 px with chat messages")

@@ -106,9 +106,11 @@ async function sendMessage() {
   }
   sending = true;
   try {
-    await liveConnection().request("chat", { text });
+    const sent = await liveConnection().request("chat", { text });
     clearSentText(text);
     clearChatError();
+    const removed = Array.isArray(sent?.removed) ? sent.removed : [];
+    if (removed.length) showChatNote(`Sent. Haven took out characters that cannot be seen: ${removed.join(", ")}.`);
   } catch (error) {
     const problemWithText = error instanceof ProtocolError && error.code === "bad_message";
     showChatError(refusalWords(error), problemWithText);
@@ -148,6 +150,18 @@ function showChatError(text, problemWithText) {
   errorRegion.replaceChildren(paragraph);
   if (problemWithText) field.setAttribute("aria-invalid", "true");
   else field.removeAttribute("aria-invalid");
+}
+
+/**
+ * Say something about a message that was sent (what the server took out of it).
+ * @param {string} text
+ */
+function showChatNote(text) {
+  const paragraph = document.createElement("p");
+  paragraph.className = "hint";
+  paragraph.id = "chat-removed";
+  paragraph.textContent = text;
+  errorRegion.replaceChildren(paragraph);
 }
 
 function clearChatError() {
