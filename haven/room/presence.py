@@ -19,6 +19,7 @@ import secrets
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ async def _beat_forever() -> None:
     while True:
         try:
             await database_sync_to_async(beat)()
+        except (OperationalError, InterfaceError) as error:
+            # The database is down for a moment (a restart): the next beat tries again.
+            logger.warning("Heartbeat of this Haven process failed: %s", error)
         except Exception:
             logger.exception("Heartbeat of this Haven process failed")
         await asyncio.sleep(beat_seconds())
