@@ -441,7 +441,8 @@ def test_hardening_faults_a_haven_process_killed_and_people_resume_on_another(st
             # The banner said the connection was lost, then that it was back, then went.
             expect(page.locator("#connection-status")).to_have_text("", timeout=10_000)
             seen = [text for text in banner_seen(page) if text]
-            assert seen[:2] == ["Connection lost. Reconnecting…", "Reconnected"], seen
+            # (Between them, "Video is restarting…": its media goes out again.)
+            assert seen[0] == "Connection lost. Reconnecting…" and seen[-1] == "Reconnected", seen
     assert_no_errors_logged(stack.folder)
 
 
