@@ -20,8 +20,10 @@ The time each took to come back is printed (pytest -s).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -29,13 +31,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.db import OperationalError
 from playwright.sync_api import Page, expect
+from redis.exceptions import ConnectionError as RedisConnectionError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from haven.room.consumers import SERVICE_UNAVAILABLE, MeetingConsumer
+from haven.room.ratelimit import TokenBucket
 from tests.harness import database, flows, ui
 from tests.harness.browser import chromium
 from tests.harness.flows import Socket
@@ -593,3 +601,62 @@ def test_hardening_faults_janus_frozen_and_media_comes_back_on_the_other(two_jan
         finally:
             os.kill(frozen.pid, signal.SIGCONT)
     assert_no_errors_logged(stack.folder)
+
+
+# -- in-process: the consumer's own answers to a failing service ------------------------------
+
+
+class _FailsToConnect(MeetingConsumer):
+    async def connect(self) -> None:
+        raise RedisConnectionError("Error 111 connecting to unix socket: redis.sock.")
+
+
+class _FailsOnAFrame(MeetingConsumer):
+    async def connect(self) -> None:
+        self.identity = SimpleNamespace(user=None)  # type: ignore[assignment]
+        self.limiter = TokenBucket(rate=20, burst=60)
+        await self.accept()
+
+    async def dispatch_message(self, message: Any) -> None:
+        raise OperationalError("the database system is shutting down")
+
+    async def disconnect(self, code: int) -> None:
+        pass
+
+
+def test_hardening_faults_a_failing_service_closes_1013_or_answers_service_unavailable(caplog):
+    def socket(consumer: type[MeetingConsumer]) -> ApplicationCommunicator:
+        scope = {"type": "websocket", "path": "/ws/meetings/x/", "headers": [], "subprotocols": []}
+        return ApplicationCommunicator(consumer.as_asgi(), scope)
+
+    async def run() -> tuple[Any, Any]:
+        first = socket(_FailsToConnect)
+        await first.send_input({"type": "websocket.connect"})
+        connected = await first.receive_output()
+        closed = await first.receive_output()
+        second = socket(_FailsOnAFrame)
+        await second.send_input({"type": "websocket.connect"})
+        assert (await second.receive_output())["type"] == "websocket.accept"
+        hello = json.dumps({"type": "hello", "protocol": 1, "id": 3})
+        await second.send_input({"type": "websocket.receive", "text": hello})
+        answer = json.loads((await second.receive_output())["text"])
+        await second.send_input({"type": "websocket.disconnect", "code": 1001})
+        await second.wait()
+        return (connected, closed), answer
+
+    caplog.set_level(logging.INFO)
+    (connected, closed), answer = asyncio.run(run())
+    # Accepted, then closed with "try again later": the page reconnects, not "refused".
+    assert connected["type"] == "websocket.accept"
+    assert closed == {"type": "websocket.close", "code": 1013}
+    assert answer == {
+        "type": "error",
+        "re": 3,
+        "code": "service_unavailable",
+        "message": SERVICE_UNAVAILABLE,
+    }
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert [r.levelname for r in caplog.records if r.name == "haven.room.consumers"] == [
+        "WARNING",
+        "WARNING",
+    ]
