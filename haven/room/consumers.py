@@ -49,8 +49,9 @@ SERVICE_FAILURES: tuple[type[BaseException], ...] = (
     RedisTimeoutError,
     OperationalError,
     InterfaceError,
-    ConnectionError,
 )
+# Not the built-in ConnectionError: a media server's refused connection is one too, and
+# that is `media_unavailable` (MEDIA_FAILURES); Redis's and the database's are wrapped.
 SERVICE_UNAVAILABLE = "The meeting service is briefly unavailable. Please try again in a moment."
 # Places kept for connections closed by a failure, released later (strong references).
 _RELEASES: set["asyncio.Task[None]"] = set()
