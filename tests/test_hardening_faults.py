@@ -297,6 +297,14 @@ def assert_nothing_lost(meeting: Meeting, before: dict[str, Any]) -> None:
                 assert reply["locked"] is True
 
 
+def logged(log: Path, words: str, timeout: float = 20) -> None:
+    """Wait until the log has a line with these words."""
+    deadline = time.monotonic() + timeout
+    while words not in log.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline, f"{log.name} never said {words!r}"
+        time.sleep(0.1)
+
+
 def assert_no_errors_logged(folder: Path) -> None:
     """Nothing at ERROR, and no traceback, in any Haven process's log."""
     for log in folder.glob("haven*.log"):
@@ -377,6 +385,9 @@ def test_hardening_faults_postgresql_restarts_and_nothing_is_lost(tmp_path):
                 for person in meeting.people:
                     assert say(meeting, person, f"while down: {person.name}") is False
                     assert person.socket is not None
+                # The work in the background meets it too, and says so at WARNING.
+                logged(pg.log, "Heartbeat of this Haven process failed")
+                logged(pg.log, "The retention job could not reach the database")
             finally:
                 started = time.monotonic()
                 cluster.start()
