@@ -379,6 +379,7 @@ def test_hardening_faults_postgresql_restarts_and_nothing_is_lost(tmp_path):
             rows: Rows = lambda sql, *params: cluster.query(db, sql, *params)  # noqa: E731
             meeting = three_in_a_meeting(pg, rows, pg, pg, pg)
             before = meeting_state(meeting)
+            stopped = time.monotonic()
             cluster.stop()
             try:
                 # A message now is answered plainly, and the connection stays.
@@ -398,8 +399,10 @@ def test_hardening_faults_postgresql_restarts_and_nothing_is_lost(tmp_path):
                     assert time.monotonic() < deadline, person.told
                     time.sleep(0.2)
             chat_round(meeting, "after PostgreSQL restarted")
+            now = time.monotonic()
             print(
-                f"\nPostgreSQL restarted -> chat back for all: {time.monotonic() - started:.1f} s"
+                f"\nPostgreSQL stopped for {started - stopped:.1f} s; started -> chat back for"
+                f" all in {now - started:.1f} s"
             )
             assert_nothing_lost(meeting, before)
             # And a new connection takes its place back as before.
