@@ -324,10 +324,15 @@ def assert_no_errors_logged(folder: Path) -> None:
 @contextlib.contextmanager
 def redis_down(stack: Stack, redis_url: str) -> Iterator[None]:
     """Stop the deployment's Redis (as `systemctl restart` does: SIGTERM), and start it
-    again on the same socket when the block ends. It keeps nothing (no persistence)."""
+    again on the same socket when the block ends. It keeps nothing (no persistence). The
+    new one is stopped with the stack, or by stop_restarted_redis."""
     socket_path = Path(redis_url.removeprefix("unix://"))
     running = [
-        p for p in stack.processes if "/usr/bin/redis-server" in str(p.args) and p.poll() is None
+        p
+        for p in stack.processes
+        if "/usr/bin/redis-server" in str(p.args)
+        and str(socket_path) in str(p.args)
+        and p.poll() is None
     ]
     assert len(running) == 1, running
     running[0].terminate()
@@ -339,12 +344,21 @@ def redis_down(stack: Stack, redis_url: str) -> Iterator[None]:
         _wait_for_redis(process, socket_path, stack.folder / "redis.log")
 
 
+def stop_restarted_redis(stack: Stack, redis_url: str) -> None:
+    """Stop the Redis redis_down started (several_processes stops only its own)."""
+    for process in stack.processes:
+        if redis_url.removeprefix("unix://") in str(process.args) and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def test_hardening_faults_redis_restarts_and_nothing_is_lost(stack):
     with several_processes(stack, 2) as (a, b):
+        redis_url = a.view.env["REDIS_URL"]
         meeting = three_in_a_meeting(stack, shared_rows(stack), a.view, b.view, a.view)
         before = meeting_state(meeting)
         stopped = time.monotonic()
-        with redis_down(stack, a.view.env["REDIS_URL"]):
+        with redis_down(stack, redis_url):
             # Every connection is closed with "try again later"; a new one is too.
             for person in meeting.people:
                 assert closed_with(person) == 1013, person.told
@@ -366,6 +380,7 @@ def test_hardening_faults_redis_restarts_and_nothing_is_lost(stack):
         later = meeting.host.socket.nothing_arrives(gone + 2)  # type: ignore[union-attr]
         assert [m for m in later if m["type"] == "roster"] == []
         assert meeting_state(meeting) == before
+    stop_restarted_redis(stack, redis_url)
     assert_no_errors_logged(stack.folder)
 
 
