@@ -14,6 +14,7 @@ import uuid
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import InterfaceError, OperationalError
 
 from haven.meetings.models import Meeting
 from haven.records.retention import RetentionRun, run_retention
@@ -33,6 +34,10 @@ async def retention_schedule(interval_minutes: float) -> None:
         wait = interval_minutes
         try:
             run: RetentionRun = await _retention_thread.run(run_retention, "schedule")
+        except (OperationalError, InterfaceError) as error:
+            # The database is down for a moment (a restart): not a fault in the job.
+            logger.warning("The retention job could not reach the database: %s", error)
+            continue
         except Exception:
             logger.exception("The retention job failed; it runs again at the next interval.")
             continue

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 CLOSE_NORMAL = 4000
 CLOSE_BAD_VERSION = 4400
 CLOSE_NOT_ALLOWED = 4403
+# RFC 6455 "try again later": Redis or the database failed; the page resumes its place.
+CLOSE_TRY_AGAIN_LATER = 1013
 # Refusals that are evidence of someone trying what they may not: always audited.
 AUDITED_CODES = frozenset({"not_allowed", "too_many_streams"})
 NOT_JOINED = Decision(False, "not_joined", "Join the meeting first.")

@@ -4,6 +4,8 @@ This module holds the connection's life (connect, hello, join, leave, events fro
 connections); media and host messages are handled in `media_handlers` and `host_handlers`.
 """
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -13,7 +15,10 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from haven.accounts.signin import touch_staff_session
 from haven.chat import actions as chat
@@ -26,7 +31,7 @@ from haven.room import actions, groups, presence, ratelimit
 from haven.room import protocol as p
 from haven.room.access import access_room
 from haven.room.actions import Refused
-from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL
+from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL, CLOSE_TRY_AGAIN_LATER
 from haven.room.host_handlers import HostHandlers
 from haven.room.media import MEDIA_FAILURES, forget_placement
 from haven.room.media_handlers import MediaHandlers
@@ -35,6 +40,20 @@ from haven.room.models import Participant
 logger = logging.getLogger(__name__)
 
 STAFF_TOUCH_SECONDS = 60
+# A service the meeting needs failed: the channel layer (Redis) or the database. Not the
+# person's fault nor a bug: the connection closes with 1013 (or the frame gets
+# `service_unavailable`), the person's place is kept, and their page resumes it.
+SERVICE_FAILURES: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OperationalError,
+    InterfaceError,
+)
+# Not the built-in ConnectionError: a media server's refused connection is one too, and
+# that is `media_unavailable` (MEDIA_FAILURES); Redis's and the database's are wrapped.
+SERVICE_UNAVAILABLE = "The meeting service is briefly unavailable. Please try again in a moment."
+# Places kept for connections closed by a failure, released later (strong references).
+_RELEASES: set["asyncio.Task[None]"] = set()
 WAITING_MESSAGE = "The host will let you in."
 LOCKED_MESSAGE = (
     "The meeting is locked, so nobody new can come in at the moment. "
@@ -46,6 +65,52 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
     """One person's connection to one meeting."""
 
     staff_session_touched = float("-inf")
+    accepted = False
+    socket_closed = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """As Channels' own, but a failure of Redis or the database, wherever it happens
+        (the channel layer's receive, connect, an event, disconnect), closes this socket
+        with 1013 (try again later) instead of ending it with a traceback; the person's
+        place is kept for them to resume, and let go only if they do not come back within
+        HAVEN_SERVER_GONE_SECONDS (docs/protocol.md, "Close codes")."""
+        try:
+            await super().__call__(scope, receive, send)
+        except SERVICE_FAILURES as error:
+            logger.warning(
+                "A service this meeting connection needs failed (%s: %s); closed with 1013",
+                type(error).__name__,
+                error,
+            )
+            await self.closed_by_service_failure()
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.socket_closed = True
+        await super().websocket_disconnect(message)
+
+    async def closed_by_service_failure(self) -> None:
+        """Close with 1013, drop this connection's media, keep the place for a resume."""
+        if not self.socket_closed:
+            # A close before accept would be an HTTP 403: accept first, so the page
+            # learns it is to try again, not that it was refused.
+            with contextlib.suppress(Exception):  # the client may already be gone
+                if not self.accepted:
+                    await self.base_send({"type": "websocket.accept"})
+                await self.base_send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            self.socket_closed = True
+        with contextlib.suppress(*MEDIA_FAILURES):
+            await self.close_media()
+        if hasattr(self, "identity") and self.participant is not None:
+            task = asyncio.get_running_loop().create_task(
+                _release_unless_resumed(self.participant, self.identity.actor, self.channel_name)
+            )
+            _RELEASES.add(task)
+            task.add_done_callback(_RELEASES.discard)
+        self.participant = None
 
     async def connect(self) -> None:
         meeting_id = self.scope["url_route"]["kwargs"]["meeting_id"]
@@ -94,8 +159,8 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.send_message(p.Error(code="rate_limited", message="Please slow down."))
             return
         request_id = None
-        await self.keep_staff_session_alive()
         try:
+            await self.keep_staff_session_alive()
             message = p.parse_client_message(text_data)
             request_id = message.id
             await self.dispatch_message(message)
@@ -103,6 +168,11 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             await self.send_error(error.code, error.message, error.request_id)
         except Refused as refusal:
             await self.refuse(refusal.decision, text_data, request_id)
+        except SERVICE_FAILURES as error:
+            # Redis or the database is down for a moment: say so, plainly; nothing at
+            # ERROR (it is not a bug, and an operator's alerting sees /readyz).
+            logger.warning("A meeting request failed, a service is unavailable: %s", error)
+            await self.send_error("service_unavailable", SERVICE_UNAVAILABLE, request_id)
         except MEDIA_FAILURES as error:
             logger.warning("Media request failed: %s", error)
             await self.send_error(
@@ -338,6 +408,23 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             locked=meeting.locked,
             message=LOCKED_MESSAGE if meeting.locked else WAITING_MESSAGE,
         )
+
+
+async def _release_unless_resumed(participant: Participant, actor: Any, channel_name: str) -> None:
+    """A connection closed by a service failure kept its person's place. Once
+    HAVEN_SERVER_GONE_SECONDS have passed, the place ends (disconnected) unless they
+    resumed it on another connection meanwhile (do_leave checks the connection still
+    holds it); while the database is still down, try again a little later."""
+    await asyncio.sleep(presence.gone_after().total_seconds())
+    for _ in range(120):
+        try:
+            await database_sync_to_async(actions.do_leave)(
+                participant, actor, actions.LeftBecause.DISCONNECTED, channel_name=channel_name
+            )
+            return
+        except SERVICE_FAILURES as error:
+            logger.warning("Letting go of a place kept after a failure failed: %s", error)
+            await asyncio.sleep(presence.beat_seconds())
 
 
 def _snapshot(meeting: Meeting) -> str:

@@ -18,6 +18,7 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from haven.threads import DedicatedThread
@@ -88,6 +89,9 @@ async def _beat_forever() -> None:
     while True:
         try:
             await _heartbeat_thread.run(beat)
+        except (OperationalError, InterfaceError) as error:
+            # The database is down for a moment (a restart): the next beat tries again.
+            logger.warning("Heartbeat of this Haven process failed: %s", error)
         except Exception:
             logger.exception("Heartbeat of this Haven process failed")
         await asyncio.sleep(beat_seconds())

@@ -277,6 +277,7 @@ def live_stack(
     turn: bool = False,
     janus_servers: int = 1,
     failover_seconds: float | None = None,
+    database: databases.Database | None = None,
 ) -> Iterator[Stack]:
     """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
 
@@ -288,10 +289,13 @@ def live_stack(
     gives browsers credentials for it, and browsers relay all their media through it
     (HAVEN_TURN_FORCE_RELAY). ``janus_servers``: that many Janus processes in the
     namespace, with the same secrets, all in HAVEN_JANUS_SERVERS; ``failover_seconds``:
-    HAVEN_JANUS_FAILOVER_SECONDS.
+    HAVEN_JANUS_FAILOVER_SECONDS. ``database``: run on this database (made by the caller,
+    e.g. on a private PostgreSQL cluster, tests/harness/postgres.py) instead of a new one.
     """
     with (
-        databases.fresh_database(folder, "haven") as db,
+        contextlib.nullcontext(database)
+        if database
+        else databases.fresh_database(folder, "haven") as db,
         network_namespace("haven-e2e") as namespace,
         contextlib.ExitStack() as extras,
     ):

@@ -5,7 +5,7 @@
  * the ICE candidates, and decides whether we may send or receive at all.
  */
 import { getMicrophoneTrack, renderMicrophone } from "./devices.js";
-import { announce, describeFailure, showError } from "./notices.js";
+import { clearStatus, describeFailure, showError, showStatus } from "./notices.js";
 import { ProtocolError } from "./protocol.js";
 import { hooks, liveConnection, nameOf, room } from "./state.js";
 import { attachRemoteTrack, createRemoteFeed, dropTile, watchVideo } from "./tiles.js";
@@ -145,23 +145,29 @@ async function negotiatePublisher(pc) {
   trickle.start();
 }
 
+const VIDEO_RESTARTING = "Video is restarting…";
+const VIDEO_BACK = "Video is back";
+const VIDEO_BACK_SHOWN_MS = 4000;
+
 /**
  * The media server restarted: every media connection is gone. Close ours, then send the
  * same microphone and camera again; the others' feeds come back as `feed_added`.
+ * @param {string} [backText]  shown in the banner once it is sent again
  */
-export async function republishAfterRestart() {
+export async function republishAfterRestart(backText = VIDEO_BACK) {
   for (const feedId of [...room.feeds.keys()]) removeFeed(feedId);
   hooks.peerConnections.publisher?.close();
   room.ownFeed = null;
   // A host's mute stays (V3): the server mutes the new feed too and says muted_by_host.
-  announce("The video connection was interrupted. Reconnecting…");
+  showStatus(VIDEO_RESTARTING);
   const pc = createPublisher();
   try {
     await room.senders?.audio.replaceTrack(room.micTrack);
     await room.senders?.video.replaceTrack(room.cameraTrack);
     await negotiatePublisher(pc);
-    announce("The video connection is back.");
+    showStatus(backText, VIDEO_BACK_SHOWN_MS);
   } catch (error) {
+    clearStatus(VIDEO_RESTARTING);
     console.error("Haven: publishing again failed", error);
     showError(describeFailure(error, "We could not reconnect your camera and microphone. Please reload the page."));
   }

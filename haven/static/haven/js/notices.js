@@ -4,7 +4,7 @@
  * announcer for screen readers, and the server's error codes in plain English.
  */
 import { ProtocolError } from "./protocol.js";
-import { ui } from "./state.js";
+import { byId, ui } from "./state.js";
 
 const RELOAD = "Something went wrong between this page and the server. Reload the page and try again.";
 
@@ -22,6 +22,7 @@ export const ERROR_WORDS = {
   too_many_streams: "You can only send one camera and one microphone.",
   bad_sdp: "Your browser could not set up sound and video for this meeting. Reload the page and try again.",
   media_unavailable: "The video service did not answer. Wait a moment, then try again.",
+  service_unavailable: "The meeting service is briefly unavailable. Wait a moment, then try again.",
   meeting_ended: "The meeting has ended.",
   meeting_locked: "The meeting is locked, so nobody can be let in. Unlock the meeting first, then let them in.",
   access_withdrawn: "You can no longer join this meeting. Your link may have been withdrawn.",
@@ -40,6 +41,33 @@ export function showError(text) {
 
 export function clearError() {
   ui.error.replaceChildren();
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let statusTimer;
+
+/**
+ * Show how the connection is (lost, reconnecting, back; video restarting) in the
+ * #connection-status banner: visible to everyone, and read out (role="status"). With
+ * `clearAfterMs`, it goes away by itself after that long (for "Reconnected").
+ * @param {string} text
+ * @param {number} [clearAfterMs]
+ */
+export function showStatus(text, clearAfterMs) {
+  clearTimeout(statusTimer);
+  byId("connection-status").textContent = text;
+  if (clearAfterMs !== undefined) statusTimer = setTimeout(() => clearStatus(text), clearAfterMs);
+}
+
+/**
+ * Hide the banner: whatever it shows, or (with `text`) only if it still shows that.
+ * @param {string} [text]
+ */
+export function clearStatus(text) {
+  const banner = byId("connection-status");
+  if (text !== undefined && banner.textContent !== text) return;
+  clearTimeout(statusTimer);
+  banner.textContent = "";
 }
 
 /**

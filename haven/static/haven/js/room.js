@@ -37,7 +37,7 @@ import {
   subscribeTo,
   useIceServers,
 } from "./media.js";
-import { announce, clearError, ERROR_WORDS, showError } from "./notices.js";
+import { announce, clearError, clearStatus, ERROR_WORDS, showError, showStatus } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
 import { renderRoster } from "./roster.js";
@@ -155,6 +155,7 @@ function onWelcome(welcome) {
 
 /** @param {WaitingMessage} message */
 function onWaiting(message) {
+  if (hooks.state === "waiting" && room.resume) showStatus(RECONNECTED, RECONNECTED_SHOWN_MS);
   room.resume = message.resume || room.resume;
   setJoining(false);
   showScreen("waiting");
@@ -212,8 +213,7 @@ function backInMeeting(message) {
   renderRoster(message.roster ?? [], true);
   showChatHistory(message.chat ?? []);
   host?.screenLostInRestart();
-  republishAfterRestart().then(() => Promise.allSettled((message.feeds ?? []).map(subscribeTo)));
-  announce("You are connected to the meeting again.");
+  republishAfterRestart(RECONNECTED).then(() => Promise.allSettled((message.feeds ?? []).map(subscribeTo)));
 }
 
 /** @param {import("./protocol.js").WaitingListMessage} message */
@@ -293,6 +293,11 @@ function onConnectionClosed(connection, info) {
   else finish("lost");
 }
 
+const CONNECTION_LOST = "Connection lost. Reconnecting…";
+const RECONNECTED = "Reconnected";
+// How long "Reconnected" stays in the banner (in the meeting: media.js's own time).
+const RECONNECTED_SHOWN_MS = 4000;
+
 // Waits between tries to connect again after the connection was lost: about 20 s in all.
 const RECONNECT_DELAYS_MS = [200, 500, 1000, 2000, 4000, 4000, 4000, 4000];
 
@@ -305,7 +310,7 @@ const RECONNECT_DELAYS_MS = [200, 500, 1000, 2000, 4000, 4000, 4000, 4000];
 async function reconnect() {
   room.reconnecting = true;
   hooks.reconnects += 1;
-  announce("The connection to the meeting was lost. Reconnecting…");
+  showStatus(CONNECTION_LOST);
   for (const delay of RECONNECT_DELAYS_MS) {
     await sleep(delay);
     if (hooks.state === "ended") return;
@@ -322,6 +327,7 @@ async function reconnect() {
     return;
   }
   room.reconnecting = false;
+  clearStatus();
   finish("lost");
 }
 
@@ -391,6 +397,7 @@ function chosenTranscript() {
  */
 function finish(reason, hostMessage = "") {
   if (hooks.state === "ended") return;
+  clearStatus();
   stopStartTimer();
   host?.stopSharing({ tellServer: false, quietly: true });
   stopLocalMedia();
