@@ -54,7 +54,11 @@ def _withdraw(how: str, invitation: Invitation) -> None:
         Removal.objects.create(meeting=meeting, email=invitation.email, reason="x", removed_by=host)
     elif how == "banned":
         Ban.objects.create(
-            organisation=meeting.organisation, email=invitation.email, reason="x", banned_by=host
+            organisation=meeting.organisation,
+            email=invitation.email,
+            reason="x",
+            banned_by=host,
+            review_on=timezone.localdate() + dt.timedelta(days=183),
         )
     elif how == "revoked":
         Invitation.objects.filter(pk=invitation.pk).update(revoked_at=timezone.now())

@@ -643,7 +643,9 @@ class _FailsToConnect(MeetingConsumer):
 
 class _FailsOnAFrame(MeetingConsumer):
     async def connect(self) -> None:
-        self.identity = SimpleNamespace(user=None)  # type: ignore[assignment]
+        self.identity = SimpleNamespace(  # type: ignore[assignment]
+            user=None, meeting=SimpleNamespace(pk=1), invitation=SimpleNamespace(pk=1)
+        )
         self.limiter = TokenBucket(rate=20, burst=60)
         await self.accept()
 
