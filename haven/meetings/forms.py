@@ -1,5 +1,6 @@
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -160,10 +161,40 @@ class InviteForm(InviteeForm):
         help_text="Their link comes here. For a child with no email address of their own, "
         "use their parent or carer's.",
     )
+    different_person = forms.BooleanField(
+        required=False,
+        label="This is a different person who has the same name as a member of staff",
+    )
     field_order = ["name", "email", "role", "parent_name", "parent_email", "needs_supervision"]
+
+    def __init__(self, *args: Any, staff_names: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.staff_names = {_same_name(name) for name in staff_names}
+        self.same_name_as_staff = False
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()  # type: ignore[no-any-return]
+
+    def clean(self) -> dict[str, Any]:
+        """An invitee named like a member of staff could pass for staff in the meeting
+        and in emails (rule U1): the host is warned, and says so on purpose."""
+        cleaned = super().clean()
+        name = cleaned.get("name")
+        if name and _same_name(name) in self.staff_names:
+            self.same_name_as_staff = True
+            if not cleaned.get("different_person"):
+                self.add_error(
+                    "name",
+                    f"{name} is also the name of a member of staff, so people could take "
+                    "them for staff. Check the name. If this is a different person, tick the "
+                    "box that says so, further down, and send the invitation again.",
+                )
+        cleaned.pop("different_person", None)
+        return cleaned
+
+
+def _same_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 class HouseRulesForm(forms.Form):

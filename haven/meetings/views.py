@@ -66,7 +66,10 @@ def meeting_detail(request: HttpRequest, meeting_id: str) -> HttpResponse:
     """One meeting: who is invited and where each is, a form to invite someone."""
     user = _staff(request)
     meeting = access_meeting(user, meeting_id)
-    form = InviteForm(request.POST or None)
+    staff_names = User.objects.filter(organisation=meeting.organisation, is_active=True)
+    form = InviteForm(
+        request.POST or None, staff_names=staff_names.values_list("full_name", flat=True)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             invitation = _invite_within_cap(user, meeting, form.cleaned_data)

@@ -107,6 +107,7 @@ def invite(
     role: str = "parent_carer",
     email: str | None = None,
     supervising_adult: str = "",
+    different_person: bool = False,
 ) -> Invited:
     """Invite someone, agree to the house rules as they would (following the consent link
     over HTTP; for a child, as their parent or carer), then read their link and passcode
@@ -123,6 +124,7 @@ def invite(
         parent_name=f"Parent of {name}" if role == "child" else "",
         parent_email=consenter if role == "child" else "",
         needs_supervision=bool(supervising_adult),
+        different_person=different_person,
     )
     assert response.status_code == 302, response.text
     adult = supervising_adult or (f"Parent of {name}" if role == "child" else "")
@@ -142,12 +144,16 @@ def send_invitation(
     parent_name: str = "",
     parent_email: str = "",
     needs_supervision: bool = False,
+    different_person: bool = False,
 ) -> httpx.Response:
-    """The host fills in the invitation form (302 when it is sent, 400 with errors)."""
+    """The host fills in the invitation form (302 when it is sent, 400 with errors).
+    `different_person` ticks "a different person with the same name as a member of staff"."""
     data = {"name": name, "email": email, "role": role}
     data |= {"parent_name": parent_name, "parent_email": parent_email}
     if needs_supervision:
         data["needs_supervision"] = "on"
+    if different_person:
+        data["different_person"] = "on"
     return post_form(host, f"/meetings/{meeting_id}/", data)
 
 

@@ -8,7 +8,7 @@
  * Rows are kept, not redrawn, so a keyboard user's focus stays where it was.
  */
 import { announce } from "./notices.js";
-import { config, focusLeft, isMe, ROLE_WORDS, room, ui } from "./state.js";
+import { config, focusLeft, isMe, ROLE_WORDS, room, shownName, shownNames, ui } from "./state.js";
 import { renderAllTileNames } from "./tiles.js";
 
 /** @typedef {import("./protocol.js").Person} Person */
@@ -32,6 +32,7 @@ const HOST_ACTIONS = [
 export function renderRoster(people, announceChanges) {
   const before = room.roster;
   room.roster = new Map(people.map((person) => [person.participant, person]));
+  room.shownNames = shownNames(people);
   if (announceChanges) announceRosterChanges(before, room.roster);
   updateRows(people);
   ui.rosterHeading.textContent = `People in the meeting (${people.length})`;
@@ -65,7 +66,7 @@ function updateRows(people) {
  */
 function rowKey(person) {
   return JSON.stringify([
-    person.name,
+    shownName(person),
     person.role,
     person.is_host,
     person.job_title,
@@ -81,7 +82,7 @@ function rowKey(person) {
  */
 function announceRosterChanges(before, after) {
   for (const [id, person] of after) {
-    if (!before.has(id) && !isMe(person)) announce(`${person.name} has joined the meeting.`);
+    if (!before.has(id) && !isMe(person)) announce(`${shownName(person)} has joined the meeting.`);
   }
   for (const [id, person] of before) {
     if (!after.has(id) && !isMe(person)) announce(`${person.name} has left the meeting.`);
@@ -100,7 +101,7 @@ function rosterItem(person) {
   line.className = "person-line";
   const name = document.createElement("span");
   name.className = "person-name";
-  name.textContent = isMe(person) ? `${person.name} (you)` : person.name;
+  name.textContent = isMe(person) ? `${shownName(person)} (you)` : shownName(person);
   line.append(name);
   if (person.is_host) appendHostIdentity(line, person);
   else if (config.isHost) appendRole(line, person);
@@ -188,14 +189,14 @@ function hostActions(person) {
   const group = document.createElement("div");
   group.className = "person-actions";
   group.setAttribute("role", "group");
-  group.setAttribute("aria-label", `What you can do for ${person.name}`);
+  group.setAttribute("aria-label", `What you can do for ${shownName(person)}`);
   for (const { action, label, danger } of HOST_ACTIONS) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `button button-small ${danger ? "button-danger-outline" : "button-secondary"}`;
     button.dataset.action = action;
     button.dataset.participant = person.participant;
-    button.textContent = label(person.name);
+    button.textContent = label(shownName(person));
     if (action === "remove" || action === "ban") {
       button.setAttribute("aria-controls", "remove-form");
       button.setAttribute("aria-expanded", "false");

@@ -120,6 +120,9 @@ export const room = {
   feeds: new Map(),
   /** @type {Map<string, Person>} */
   roster: new Map(),
+  /** How each person's name is shown: two people with one name are told apart. */
+  /** @type {Map<string, string>} */
+  shownNames: new Map(),
   /** @type {Map<string, Person>} */
   waiting: new Map(),
   locked: config.lockedAtLoad,
@@ -181,4 +184,37 @@ export function focusLeft(container) {
 /** @param {number} ms */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Each person's name as shown. When two or more people share a name, everyone but the
+ * host gets a number ("Sam Carter (2)"), so nobody can pass for someone else; the host
+ * keeps the name, with the Host and Staff marks (rule U1).
+ * @param {Person[]} people  in roster order
+ * @returns {Map<string, string>}
+ */
+export function shownNames(people) {
+  /** @param {string} name */
+  const key = (name) => name.trim().replace(/\s+/g, " ").toLocaleLowerCase();
+  /** @type {Map<string, Person[]>} */
+  const byName = new Map();
+  for (const person of people) byName.set(key(person.name), [...(byName.get(key(person.name)) ?? []), person]);
+  /** @type {Map<string, string>} */
+  const shown = new Map();
+  for (const group of byName.values()) {
+    let number = group.some((person) => person.is_host) ? 2 : 1;
+    for (const person of group) {
+      if (group.length === 1 || person.is_host) shown.set(person.participant, person.name);
+      else shown.set(person.participant, `${person.name} (${number++})`);
+    }
+  }
+  return shown;
+}
+
+/**
+ * @param {Person} person
+ * @returns {string}
+ */
+export function shownName(person) {
+  return room.shownNames.get(person.participant) ?? person.name;
 }

@@ -3,7 +3,7 @@
  * Video tiles for the feeds we receive: one per person's camera, and a larger one for
  * the host's shared screen. A tile shows the person's name until video arrives.
  */
-import { hooks, room, sleep, ui } from "./state.js";
+import { hooks, room, shownName, sleep, ui } from "./state.js";
 
 /**
  * @typedef {import("./state.js").RemoteFeed} RemoteFeed
@@ -47,7 +47,7 @@ export function createRemoteFeed(info) {
 /** @param {RemoteFeed} remote */
 export function renderTileName(remote) {
   const person = room.roster.get(remote.participant);
-  const name = person?.name ?? "Someone in the meeting";
+  const name = person ? shownName(person) : "Someone in the meeting";
   if (remote.source === "screen") remote.caption.textContent = `${name}'s screen`;
   else remote.caption.textContent = person?.is_host ? `${name} (host)` : name;
 }
