@@ -22,8 +22,8 @@ TYPE_OPTION = re.compile(r'<option value="(\d+)"[^>]*>([^<]+)</option>')
 
 
 def _types(page: str) -> dict[str, str]:
-    """The quick-create form's meeting types: name -> id."""
-    form = page.split('id="id_quick-meeting_type"', 1)[1].split("</select>", 1)[0]
+    """The schedule form's meeting types: name -> id."""
+    form = page.split('id="id_meeting_type"', 1)[1].split("</select>", 1)[0]
     return {name: value for value, name in TYPE_OPTION.findall(form)}
 
 
@@ -33,7 +33,9 @@ def _section(page: str, title: str) -> str:
         '<section class="dashboard-meeting"', 0, page.index(f">{html.escape(title)}</a></h3>")
     )
     end = page.find('<section class="dashboard-meeting"', start + 1)
-    return page[start : end if end != -1 else page.index("<h2>Schedule a meeting</h2>")]
+    return page[
+        start : end if end != -1 else page.index('<h2 id="schedule">Schedule a meeting</h2>')
+    ]
 
 
 def _later(hours: int = 3) -> str:
@@ -125,8 +127,10 @@ def test_S1_S3_dashboard_flags_a_second_device_and_an_arrival_while_locked(stack
 def test_P3_P1_quick_create_schedules_from_a_meeting_type_with_its_defaults(stack):
     host, email = flows.sign_in(stack)
     page = host.get("/staff/").text
-    assert "<h2>Schedule a meeting</h2>" in page
-    assert 'name="quick-duration_minutes"' not in page  # type, title, time only
+    assert '<h2 id="schedule">Schedule a meeting</h2>' in page
+    # The one schedule form: type, title, time and length, posted to /meetings/.
+    assert 'action="/meetings/"' in page and 'name="duration_minutes"' in page
+    assert "<form" not in host.get("/meetings/").text.split("<h1>All your meetings</h1>", 1)[1]
     types = _types(page)
     assert set(types) == {
         "One-to-one meeting",
@@ -136,11 +140,11 @@ def test_P3_P1_quick_create_schedules_from_a_meeting_type_with_its_defaults(stac
     }
     response = post_action(
         host,
-        "/staff/",
+        "/meetings/",
         {
-            "quick-meeting_type": types["Training session"],
-            "quick-title": "Parents' workshop",
-            "quick-starts_at": _later(),
+            "meeting_type": types["Training session"],
+            "title": "Parents' workshop",
+            "starts_at": _later(),
         },
     )
     assert response.status_code == 302
@@ -178,21 +182,21 @@ def test_P3_quick_create_refuses_bad_input_clearly_and_creates_nothing(stack):
     types = _types(host.get("/staff/").text)
     before = len(stack.audit("meeting.created"))
     for data, error in (
-        ({"quick-title": "", "quick-starts_at": _later()}, "This field is required."),
-        ({"quick-title": "Old", "quick-starts_at": "2001-01-01T10:00"}, "in the past"),
-        ({"quick-title": "When?", "quick-starts_at": "tomorrow"}, "as day/month/year"),
-        ({"quick-title": "Line\nbreak", "quick-starts_at": _later()}, "cannot be shown"),
+        ({"title": "", "starts_at": _later()}, "This field is required."),
+        ({"title": "Old", "starts_at": "2001-01-01T10:00"}, "in the past"),
+        ({"title": "When?", "starts_at": "tomorrow"}, "as day/month/year"),
+        ({"title": "Line\nbreak", "starts_at": _later()}, "cannot be shown"),
     ):
-        data["quick-meeting_type"] = types["Youth group"]
-        response = post_action(host, "/staff/", data)
+        data["meeting_type"] = types["Youth group"]
+        response = post_action(host, "/meetings/", data)
         assert response.status_code == 400, data
         assert error in html.unescape(response.text), (data, error)
         assert 'class="field field-error"' in response.text
     # A meeting type of another policy version, or none at all: refused too.
     response = post_action(
         host,
-        "/staff/",
-        {"quick-title": "X", "quick-starts_at": _later(), "quick-meeting_type": "999999"},
+        "/meetings/",
+        {"title": "X", "starts_at": _later(), "meeting_type": "999999"},
     )
     assert response.status_code == 400
     assert "Select a valid choice" in response.text
@@ -208,10 +212,12 @@ def test_P2_staff_who_do_not_host_keep_their_start_page_and_cannot_schedule(stac
     assert "Schedule a meeting" not in page.text and "upcoming meetings" not in page.text
     response = post_action(
         person.client,
-        "/staff/",
-        {"quick-title": "Sneaky", "quick-starts_at": _later(), "quick-meeting_type": "1"},
+        "/meetings/",
+        {"title": "Sneaky", "starts_at": _later(), "meeting_type": "1"},
     )
     assert response.status_code == 404
+    # The start page takes no form at all.
+    assert post_action(person.client, "/staff/", {"title": "Sneaky"}).status_code == 405
     if role in ("coordinator", "service_manager"):
         assert 'href="/staff/evidence/"' in page.text
     else:
@@ -258,3 +264,23 @@ def test_S2_dashboard_is_accessible_by_keyboard_and_fits_a_phone(stack):
         page.get_by_label("Title").press("Enter")
         expect(page.get_by_role("heading", name="Keyboard made")).to_be_visible()
         expect(page.locator("main")).to_contain_text("Appeal or tribunal support")
+
+
+def test_S2_the_dashboard_shows_who_arrives_and_who_is_let_in_without_a_reload(stack):
+    meeting = start_meeting(stack, "Live waiting check")
+    with chromium(stack, fake_devices=False) as browser:
+        page = ui.page_with_session(browser, stack, meeting.host_client)
+        page.goto(f"{stack.base_url}/staff/")
+        part = page.locator(f'[data-waiting-for="{meeting.id}"]')
+        expect(part).to_have_text("Nobody is waiting.")
+        page.evaluate("() => { window.notReloaded = true; }")
+        _, sam_pid, _, _ = arrive(stack, meeting, "Sam Carter")
+        expect(part).to_contain_text("Waiting now: 1", timeout=15_000)
+        expect(part).to_contain_text("Sam Carter (parent or carer), since")
+        expect(page.locator("#dashboard-announcer")).to_have_text(
+            "Live waiting check: Waiting now: 1."
+        )
+        ui.assert_accessible(page, "the dashboard after someone arrived")
+        meeting.host.send({"type": "admit", "participant": sam_pid})
+        expect(part).to_have_text("Nobody is waiting.", timeout=15_000)
+        assert page.evaluate("() => window.notReloaded === true")

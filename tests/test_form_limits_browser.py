@@ -23,7 +23,7 @@ def test_a_long_title_or_name_is_refused_with_the_limit_and_nothing_is_cut(stack
     with chromium(stack, fake_devices=False) as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         sign_in_browser(page, stack, email, password)
-        page.goto(f"{stack.base_url}/meetings/")
+        page.goto(f"{stack.base_url}/staff/")
         # No field of the form stops typing at a hidden limit.
         assert page.locator("input[type=text][maxlength], textarea[maxlength]").count() == 0
         title = page.get_by_label("Title")
@@ -69,7 +69,7 @@ def test_a_long_title_or_name_is_refused_with_the_limit_and_nothing_is_cut(stack
 
 def test_a_date_typed_the_wrong_way_gets_a_clear_message(stack):
     host, _ = flows.sign_in(stack)
-    page = host.get("/meetings/").text
+    page = host.get("/staff/").text
     type_id = re.search(r'<option value="(\d+)"[^>]*>One-to-one', page)
     assert type_id
     for bad in ("2030/15/01 10:00", "tomorrow", "15/01/2030"):

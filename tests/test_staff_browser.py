@@ -96,7 +96,7 @@ def test_staff_pages_are_accessible_and_work_by_keyboard(stack):
             ("/staff/people/", "Staff accounts"),
             ("/staff/people/invite/", "Invite a member of staff"),
             ("/staff/audit/", "Audit log"),
-            ("/meetings/", "Your meetings"),
+            ("/meetings/", "All your meetings"),
         ):
             page.goto(stack.base_url + path)
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()

@@ -60,7 +60,7 @@ class World:
         self.discard_id = self._draft("V.6")
         overview = self.boss.client.get("/staff/policy/").text
         self.version_id = found(r'href="/staff/policy/versions/(\d+)/"', overview)
-        meetings_page = self.boss.client.get("/meetings/").text
+        meetings_page = self.boss.client.get("/staff/").text
         self.type_id = found(r'<option value="(\d+)"', meetings_page)
         self.ban_id = self._ban()
         self.person = sign_in_staff(stack, role, role, organisation=self.org)
@@ -115,15 +115,6 @@ class World:
     def actions(self) -> list[tuple[str, dict[str, str], set[str]]]:
         starts = "2030-01-15T10:00"
         return [
-            (  # quick create on the host's dashboard
-                "/staff/",
-                {
-                    "quick-title": "Quick",
-                    "quick-meeting_type": self.type_id,
-                    "quick-starts_at": starts,
-                },
-                {"host"},
-            ),
             (
                 "/meetings/",
                 {"title": "Mine", "meeting_type": self.type_id, "starts_at": starts},

@@ -20,7 +20,6 @@ from haven.accounts.permissions import Permission, has_permission
 from haven.audit.log import notes_of, pseudonym, readable_details
 from haven.audit.models import AuditEvent, AuditIdentity
 from haven.meetings import dashboard
-from haven.meetings.actions import do_create_meeting
 from haven.meetings.models import Meeting
 
 AUDIT_PAGE_SIZE = 50
@@ -28,30 +27,16 @@ PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 
 
 @staff_required()
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET"])
 def staff_home(request: HttpRequest) -> HttpResponse:
     """Where staff land after signing in. Anyone who hosts sees their dashboard: their
-    meetings, who is waiting now, and a quick way to schedule (POST). Everyone sees the
-    pages their roles open."""
+    meetings, who is waiting now, and the form that schedules a meeting (it posts to
+    /meetings/). Everyone sees the pages their roles open."""
     user = request.user
     assert isinstance(user, User)
-    hosts = has_permission(user, Permission.HOST_MEETINGS)
-    if request.method == "POST" and not hosts:
-        raise Http404
-    context: dict[str, object] = {"hosts": hosts}
-    if hosts:
-        form = dashboard.quick_form(user, request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            meeting = do_create_meeting(user, **form.cleaned_data)
-            messages.success(request, f"“{meeting.title}” is scheduled. Now invite people to it.")
-            return redirect("meetings:detail", meeting_id=meeting.public_id)
-        context |= {
-            "form": form,
-            "upcoming": dashboard.upcoming(user),
-            "past": dashboard.past(user),
-        }
-    status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/staff_home.html", context, status=status)
+    if has_permission(user, Permission.HOST_MEETINGS):
+        return dashboard.page(request, user, dashboard.schedule_form(user))
+    return render(request, "accounts/staff_home.html", {"hosts": False})
 
 
 @staff_required(Permission.VIEW_STAFF)

@@ -1,14 +1,18 @@
 """The host's dashboard, on the staff home page: their meetings, each invitee's consent
-state and access needs, who is in a waiting room now, and a quick way to schedule.
+state and access needs, who is in a waiting room now (kept up to date by the page), and
+the one form that schedules a meeting.
 
-Read-only helpers; scheduling goes through the meetings form and action like the
-meetings page does (haven/meetings/forms.py, actions.py).
+Read-only helpers; scheduling goes through the meetings form and action
+(haven/meetings/forms.py, actions.py; the form posts to /meetings/).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from haven.accounts.models import User
 from haven.consent.status import InviteeStatus, status_of
@@ -19,16 +23,6 @@ from haven.room.models import Participant
 PAST_SHOWN = 10
 
 
-class QuickMeetingForm(MeetingForm):
-    """Type, title and time: the rest comes from the meeting type's defaults."""
-
-    field_order = ["meeting_type", "title", "starts_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        del self.fields["duration_minutes"]
-
-
 @dataclass(frozen=True)
 class UpcomingMeeting:
     meeting: Meeting
@@ -36,9 +30,21 @@ class UpcomingMeeting:
     waiting: list[Participant]  # in the waiting room now (rule S2), oldest first
 
 
-def quick_form(user: User, data: Any = None) -> QuickMeetingForm:
+def schedule_form(user: User, data: Any = None) -> MeetingForm:
+    """The one form that schedules a meeting: on the dashboard, posted to /meetings/."""
     meeting_types = user.organisation.policy_in_force().meeting_types.all()
-    return QuickMeetingForm(data, meeting_types=meeting_types, prefix="quick")
+    return MeetingForm(data, meeting_types=meeting_types)
+
+
+def page(request: HttpRequest, user: User, form: MeetingForm, *, status: int = 200) -> HttpResponse:
+    """The dashboard, for a host: also what a refused schedule form shows again."""
+    context = {
+        "hosts": True,
+        "form": form,
+        "upcoming": upcoming(user),
+        "past": past(user),
+    }
+    return render(request, "accounts/staff_home.html", context, status=status)
 
 
 def upcoming(user: User) -> list[UpcomingMeeting]:

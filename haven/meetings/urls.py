@@ -6,6 +6,7 @@ from haven.meetings import views
 app_name = "meetings"
 urlpatterns = [
     path("", views.meeting_list, name="list"),
+    path("waiting-now/", views.waiting_now, name="waiting_now"),
     path("<uuid:meeting_id>/", views.meeting_detail, name="detail"),
     path("<uuid:meeting_id>/house-rules/", views.house_rules, name="house_rules"),
     path("<uuid:meeting_id>/time/", views.change_time, name="change_time"),

@@ -3,8 +3,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from haven.accounts.models import User
@@ -18,7 +19,7 @@ from haven.invitations.actions import (
     do_unlock_passcode,
 )
 from haven.invitations.models import Invitation
-from haven.meetings import capacity
+from haven.meetings import capacity, dashboard
 from haven.meetings.access import access_meeting
 from haven.meetings.actions import (
     MeetingError,
@@ -31,7 +32,6 @@ from haven.meetings.forms import (
     HouseRulesForm,
     InviteeForm,
     InviteForm,
-    MeetingForm,
     MeetingTimeForm,
 )
 from haven.meetings.models import Meeting
@@ -45,19 +45,33 @@ def _staff(request: HttpRequest) -> User:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_list(request: HttpRequest) -> HttpResponse:
-    """The host's meetings, and a form to schedule a new one."""
+    """Every meeting the host has hosted (GET). POST: the dashboard's schedule form, the
+    one form that schedules a meeting; refused, the dashboard shows it again."""
     user = _staff(request)
-    meeting_types = user.organisation.policy_in_force().meeting_types.all()
-    form = MeetingForm(request.POST or None, meeting_types=meeting_types)
-    if request.method == "POST" and form.is_valid():
-        meeting = do_create_meeting(user, **form.cleaned_data)
-        messages.success(request, f"“{meeting.title}” is scheduled. Now invite people to it.")
-        return redirect("meetings:detail", meeting_id=meeting.public_id)
+    if request.method == "POST":
+        form = dashboard.schedule_form(user, request.POST)
+        if form.is_valid():
+            meeting = do_create_meeting(user, **form.cleaned_data)
+            messages.success(request, f"“{meeting.title}” is scheduled. Now invite people to it.")
+            return redirect("meetings:detail", meeting_id=meeting.public_id)
+        return dashboard.page(request, user, form, status=400)
     meetings = Meeting.objects.filter(host=user).select_related("meeting_type")
-    status = 400 if form.is_bound else 200  # a bound form here did not pass
-    return render(
-        request, "meetings/list.html", {"form": form, "meetings": meetings}, status=status
-    )
+    return render(request, "meetings/list.html", {"meetings": meetings.order_by("-starts_at")})
+
+
+@login_required
+@require_http_methods(["GET"])
+def waiting_now(request: HttpRequest) -> JsonResponse:
+    """Who is waiting now in each of the host's meetings, as the dashboard shows it: the
+    dashboard's page asks every few seconds and puts each part in place."""
+    user = _staff(request)
+    parts = {
+        str(item.meeting.public_id): render_to_string(
+            "meetings/_waiting_now.html", {"item": item, "meeting": item.meeting}, request
+        )
+        for item in dashboard.upcoming(user)
+    }
+    return JsonResponse({"meetings": parts})
 
 
 @login_required

@@ -68,7 +68,7 @@ def sign_in_with(client: httpx.Client, address: str, password: str) -> httpx.Res
 def create_meeting(
     client: httpx.Client, title: str = "Annual review", kind: str = "one_to_one"
 ) -> str:
-    page = client.get("/meetings/").text
+    page = client.get("/staff/").text  # the dashboard holds the schedule form
     type_id = re.search(rf'<option value="(\d+)"[^>]*>{_type_name(kind)}', page)
     assert type_id, "meeting type not offered"
     starts = (dt.datetime.now() + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
