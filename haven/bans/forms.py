@@ -1,10 +1,13 @@
 from django import forms
 
+from haven.limits import Text
+
 LIFT_REASON_MAX = 1000
 
 
 class LiftBanForm(forms.Form):
-    reason = forms.CharField(
+    reason = Text(
+        what="reason",
         label="Why are you lifting this ban?",
         help_text="Say it plainly. Other coordinators and the service manager will read it.",
         max_length=LIFT_REASON_MAX,
@@ -23,7 +26,8 @@ class ReviewBanForm(forms.Form):
         input_formats=["%Y-%m-%d"],
         error_messages={"required": "Choose the date to review the ban by."},
     )
-    reason = forms.CharField(
+    reason = Text(
+        what="reason",
         label="Why should the ban stay?",
         help_text="Say it plainly. Other coordinators and the service manager will read it.",
         max_length=LIFT_REASON_MAX,

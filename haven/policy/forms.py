@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from haven.limits import Text
 from haven.policy.loader import RETENTION_FIELDS
 from haven.policy.models import Organisation
 
@@ -43,11 +44,14 @@ class PolicyDraftForm(forms.Form):
     contact_email = forms.EmailField(
         label="Contact email address", help_text="Shown to attendees on every page (D2)."
     )
-    controller = forms.CharField(
-        label="Data controller", max_length=200, help_text="The organisation (D1)."
+    controller = Text(
+        what="name", label="Data controller", max_length=200, help_text="The organisation (D1)."
     )
-    processor = forms.CharField(
-        label="Data processor", max_length=200, help_text="Whoever runs this Haven (D1)."
+    processor = Text(
+        what="name",
+        label="Data processor",
+        max_length=200,
+        help_text="Whoever runs this Haven (D1).",
     )
     privacy_url = forms.URLField(
         label="Privacy policy address", validators=[_https], assume_scheme="https"
