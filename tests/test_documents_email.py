@@ -238,7 +238,12 @@ def attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
 
 
 def error_text(response: httpx.Response) -> str:
-    return " ".join(re.findall(r'<p class="error">(?:Error: )?([^<]+)</p>', response.text))
+    return " ".join(
+        re.findall(
+            r'<p class="error">(?:<span class="error-label">Error:</span> )?([^<]+)</p>',
+            response.text,
+        )
+    )
 
 
 def sent_rows(stack: Stack, meeting_id: str) -> list[dict[str, Any]]:

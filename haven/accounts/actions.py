@@ -135,7 +135,7 @@ def usable_setup_link(token: str) -> StaffSetupLink | None:
 @transaction.atomic
 def do_choose_password(link: StaffSetupLink, password: str) -> User:
     """The invited person sets their password; the link never works again."""
-    link = StaffSetupLink.objects.select_for_update().get(pk=link.pk)
+    link = StaffSetupLink.objects.select_for_update(no_key=True).get(pk=link.pk)
     if link.used_at is not None:
         raise StaffError("This set-up link has been used already.")
     link.used_at = timezone.now()

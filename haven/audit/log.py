@@ -222,10 +222,10 @@ def _chain_head() -> AuditChainHead:
     database anyway). The very first append creates the row; one racing it waits on the
     insert, then locks the row it made and reads the hash it wrote.
     """
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head = AuditChainHead.objects.select_for_update(no_key=True).filter(pk=1).first()
     if head is None:
         AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS})
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
     return head
 
 
@@ -456,7 +456,7 @@ def expire_events(before: dt.datetime) -> int:
     """
     with transaction.atomic():
         _chain_head()  # locked: nothing is appended meanwhile
-        anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
+        anchor = AuditAnchor.objects.select_for_update(no_key=True).filter(pk=1).first()
         walk = _walk(anchor.last_hash if anchor else GENESIS, before)
         if walk.broken is not None:
             raise ExpiryRefused(walk.broken)

@@ -32,7 +32,7 @@ def do_lift_ban(actor: User, ban: Ban, reason: str) -> Ban:
     if not reason:
         raise BanError("Please say why you are lifting this ban.")
     # Lock the row so two people lifting at once cannot both succeed.
-    ban = Ban.objects.select_for_update().get(pk=ban.pk)
+    ban = Ban.objects.select_for_update(no_key=True).get(pk=ban.pk)
     if ban.organisation_id != actor.organisation_id:
         raise BanError("You cannot do that.")
     if ban.lifted_at is not None:
@@ -94,7 +94,7 @@ def do_change_review(actor: User, ban: Ban, review_on: dt.date, reason: str) -> 
         raise BanError("Please say why the ban should stay.")
     if problem := review_date_error(review_on):
         raise BanError(problem)
-    ban = Ban.objects.select_for_update().get(pk=ban.pk)
+    ban = Ban.objects.select_for_update(no_key=True).get(pk=ban.pk)
     if ban.organisation_id != actor.organisation_id:
         raise BanError("You cannot do that.")
     if ban.lifted_at is not None:
@@ -124,7 +124,7 @@ def lapse_due_bans(now: dt.datetime | None = None) -> int:
     due = Ban.objects.filter(lifted_at__isnull=True, review_on__lt=timezone.localdate(now))
     for ban_id in due.values_list("pk", flat=True):
         with transaction.atomic():
-            ban = Ban.objects.select_for_update().get(pk=ban_id)
+            ban = Ban.objects.select_for_update(no_key=True).get(pk=ban_id)
             if ban.lifted_at is not None:
                 continue  # lifted meanwhile
             ban.lifted_at, ban.lapsed = now, True

@@ -161,7 +161,7 @@ def do_give_consent(request_id: int, rules_version: int, answers: Answers) -> Gi
 
     Refused if the link cannot be used, or if the rules changed while they were reading.
     """
-    request = ConsentRequest.objects.select_for_update().get(pk=request_id)
+    request = ConsentRequest.objects.select_for_update(no_key=True).get(pk=request_id)
     invitation = Invitation.objects.select_related("meeting__policy").get(pk=request.invitation_id)
     actor = consenter(invitation)
     problem = link_problem(request)

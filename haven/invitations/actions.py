@@ -130,7 +130,7 @@ def do_change_invitation(
     A change to who consents, or to supervision, voids earlier consent and asks again.
     The email address cannot change: cancel and invite again instead.
     """
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     _check_host(host, invitation.meeting)
     _check_invitee(Invitee(name, invitation.email, role, parent_name, parent_email))
     if invitation.revoked_at is not None:
@@ -171,7 +171,7 @@ def do_change_invitation(
 def do_resend(host: User, invitation: Invitation) -> str:
     """Send again what the person is waiting for: the consent link, or a new link and
     passcode (the old ones stop working). Returns "consent" or "access"."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     _check_host(host, invitation.meeting)
     if invitation.revoked_at is not None:
         raise InvitationError("This invitation is cancelled. Invite the person again.")
@@ -199,7 +199,7 @@ def do_unlock_passcode(host: User, invitation: Invitation) -> bool:
     they know is the right person (they phoned the service, say). Their count starts
     again; the pause per client address (guessing.py) is not the host's to lift.
     Returns whether the link was paused."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     _check_host(host, invitation.meeting)
     now = timezone.now()
     paused = invitation.passcode_locked_until is not None and invitation.passcode_locked_until > now
@@ -236,7 +236,7 @@ def do_check_passcode(invitation_id: int, typed: str, address: str) -> PasscodeR
     now = timezone.now()
     held = guessing.hold(address, now)
     pause = guessing.current_pause(held, now)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation_id)
     actor = Actor.invitee(invitation)
     if pause is not None:
         record("passcode.refused_address_paused", actor, meeting=invitation.meeting)
@@ -279,7 +279,7 @@ def _wrong_passcode(
 def do_revoke(host: User, invitation: Invitation) -> None:
     """Cancel an invitation at once (rule S1): its links stop working, and its calendar
     event is cancelled (METHOD:CANCEL)."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     if invitation.meeting.host_id != host.pk:
         raise InvitationError("Only the meeting's host can cancel its invitations.")
     if invitation.revoked_at is not None:

@@ -80,7 +80,7 @@ def hold(address: str, now: dt.datetime) -> PasscodeAddress:
     time: many sent at once cannot all be looked at before the first one's pause is saved.
     """
     forget_old_rows(now)
-    row, _ = PasscodeAddress.objects.select_for_update().get_or_create(
+    row, _ = PasscodeAddress.objects.select_for_update(no_key=True).get_or_create(
         address_sha256=address_key(address), defaults={"window_started_at": now}
     )
     if row.window_started_at + _window() <= now:

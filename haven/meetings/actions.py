@@ -79,7 +79,7 @@ def _add_house_rules(
 
 
 def _lock_for_host(host: User, meeting: Meeting) -> Meeting:
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.lock(meeting.pk)
     if meeting.host_id != host.pk:
         raise MeetingError("Only the meeting's host can change it.")
     if not meeting.is_open:
@@ -88,7 +88,7 @@ def _lock_for_host(host: User, meeting: Meeting) -> Meeting:
 
 
 def _active_invitations(meeting: Meeting) -> list[Invitation]:
-    return list(meeting.invitations.filter(revoked_at__isnull=True).select_for_update())
+    return list(meeting.invitations.filter(revoked_at__isnull=True).select_for_update(no_key=True))
 
 
 @transaction.atomic

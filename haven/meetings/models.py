@@ -44,6 +44,20 @@ class Meeting(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @classmethod
+    def lock(cls, pk: int) -> "Meeting":
+        """The meeting's row, locked until the transaction ends: changes to one meeting
+        (joins, admissions, invitations against its cap, ending it) take turns.
+
+        FOR NO KEY UPDATE, not FOR UPDATE: rows that only point at the meeting (audit
+        entries, invitations, participants) can still be written meanwhile. An audit
+        append holds the chain head while it writes its row; had that row waited for the
+        meeting's lock, and the lock's holder for the chain head, two invitations sent at
+        once deadlocked on PostgreSQL. SQLite takes no row locks and ignores this."""
+        rows = cls.objects.select_related("meeting_type")
+        # Only the meeting's own row: its type is shared with other meetings.
+        return rows.select_for_update(no_key=True, of=("self",)).get(pk=pk)
+
     @property
     def room_key(self) -> str:
         """The name of this meeting's room on the media server."""

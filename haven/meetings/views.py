@@ -117,7 +117,7 @@ def _invite_within_cap(user: User, meeting: Meeting, invitee: dict[str, Any]) ->
     """Invite, unless the meeting already has as many invitations standing as its type
     takes attendees (rule P3). The meeting row is locked, so two invitations sent at
     once cannot both take the last place."""
-    meeting = Meeting.objects.select_for_update().select_related("meeting_type").get(pk=meeting.pk)
+    meeting = Meeting.lock(meeting.pk)
     if capacity.invitations_left(meeting) < 1:
         raise InvitationError(capacity.invitations_full_message(meeting))
     return do_invite(user, meeting, **invitee)

@@ -113,7 +113,7 @@ def do_publish_draft(actor: User, draft: PolicyDraft) -> PolicyVersion:
     set (fields other parts of Haven keep on the policy) carries over unchanged.
     """
     _require(actor, draft)
-    draft = PolicyDraft.objects.select_for_update().get(pk=draft.pk)
+    draft = PolicyDraft.objects.select_for_update(no_key=True).get(pk=draft.pk)
     if draft.published_as_id is not None:
         raise PolicyError("This draft is published already.")
     problems = _publish_problems(draft)

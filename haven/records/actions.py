@@ -113,7 +113,7 @@ def read_transcript(transcript: Transcript, actor: Actor, how: str) -> list[dict
 @transaction.atomic
 def do_destroy_transcript(transcript: Transcript, actor: Actor, because: str) -> None:
     """Crypto-shred a transcript now (the host's choice, or its retention date passed)."""
-    transcript = Transcript.objects.select_for_update().get(pk=transcript.pk)
+    transcript = Transcript.objects.select_for_update(no_key=True).get(pk=transcript.pk)
     if transcript.is_destroyed:
         return
     _mark_destroyed(transcript, because)

@@ -61,7 +61,7 @@ def redact(transcript: Transcript, actor: Actor, author: Author) -> int:
     Returns how many lines were replaced; the old key is deleted, so the old ciphertext
     could not be read even if a copy of it survived.
     """
-    transcript = Transcript.objects.select_for_update().get(pk=transcript.pk)
+    transcript = Transcript.objects.select_for_update(no_key=True).get(pk=transcript.pk)
     if transcript.is_destroyed:
         return 0
     lines = read_transcript(transcript, actor, "read_for_erasure")

@@ -250,7 +250,7 @@ def do_join(
 def _join(identity: Identity, channel_name: str, confirmed: bool, resume: str | None) -> Entry:
     # The meeting row is locked first, as a removal locks it: either the removal
     # committed and is seen here, or it waits for this join and then ends its presence.
-    meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
+    meeting = Meeting.lock(identity.meeting.pk)
     require(rules.may_join(identity.role, Presence.CONNECTED, meeting_state(meeting), confirmed))
     because = withdrawn_because(identity)
     if because is not None:
@@ -311,7 +311,7 @@ def _resume(
             user=identity.user,
             invitation=identity.invitation,
         )
-        .select_for_update()
+        .select_for_update(no_key=True)
         .first()
     )
     if found is None:
@@ -361,7 +361,7 @@ def do_leave(
     resumed on another connection (or process) is not ended by the old one closing.
     """
     # Locked: a resume on another process moves the place in a transaction of its own.
-    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update())
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update(no_key=True))
     if participant.state == Participant.State.LEFT:
         return False
     if channel_name is not None and participant.channel_name != channel_name:
@@ -388,7 +388,7 @@ def do_leave(
 
 def _moderation(host: Participant, identity: Identity, *, admitting: bool = False) -> Meeting:
     """Lock the meeting row and check the host may act on it now."""
-    meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
+    meeting = Meeting.lock(identity.meeting.pk)
     host.refresh_from_db()
     if admitting:
         require(
@@ -679,7 +679,7 @@ def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Partici
 def do_end_meeting(identity: Identity, *, keep_transcript: bool = True) -> None:
     """End the meeting for everyone, waiting room included, and close its chat: kept as
     an encrypted transcript until its retention date, or destroyed now (S6)."""
-    meeting = Meeting.objects.select_for_update().get(pk=identity.meeting.pk)
+    meeting = Meeting.lock(identity.meeting.pk)
     require(rules.may_end_meeting(identity.role, meeting_state(meeting)))
     meeting.state = Meeting.State.ENDED
     meeting.ended_at = timezone.now()
@@ -698,7 +698,7 @@ def do_end_unended_meeting(meeting: Meeting) -> int | None:
     just ends. Returns how many chat messages left the database in clear, or None if the
     meeting had ended meanwhile.
     """
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.lock(meeting.pk)
     if meeting.state == Meeting.State.ENDED:
         return None
     was_live = meeting.state == Meeting.State.LIVE
@@ -721,7 +721,7 @@ def do_record_feed(participant: Participant, source: Source, feed_id: int, audio
     """Note a feed whose media is now up, and tell the meeting. Returns whether the host's
     mute stands for it (V3): the caller mutes it on the media server again."""
     # Locked: a host's mute at this moment waits, then finds this feed (see do_mute).
-    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update())
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update(no_key=True))
     if participant.state != Participant.State.ADMITTED:
         return False
     if source is Source.SCREEN:
