@@ -135,11 +135,13 @@ async function askToShowCamera() {
  * `admitted`: a meeting whose type starts attendees with microphone and camera off (P3)
  * says so. The server keeps each off until we turn it on ourselves (V3); the page shows
  * them off from the start, a camera turned on before joining included.
- * @param {{muted_on_entry?: boolean, camera_off_on_entry?: boolean}} message
+ * The host's `joined` never holds them (it has neither field).
+ * @param {import("./protocol.js").JoinedMessage | import("./protocol.js").AdmittedMessage} message
  */
 export function startAsTheMeetingTypeSays(message) {
-  room.startMuted = message.muted_on_entry === true;
-  room.cameraHeld = message.camera_off_on_entry === true;
+  const holds = /** @type {Partial<import("./protocol.js").AdmittedMessage>} */ (message);
+  room.startMuted = holds.muted_on_entry === true;
+  room.cameraHeld = holds.camera_off_on_entry === true;
   if (room.startMuted && room.micTrack) room.micTrack.enabled = false;
   if (room.cameraHeld && (room.cameraWanted || room.cameraTrack)) turnCameraOff();
 }
