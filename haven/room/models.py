@@ -56,6 +56,9 @@ class Participant(models.Model):
     # connection, so that it holds for their next feed too: after a resume on another
     # process, a media server restart or a move to another media server (rule V3).
     host_muted = models.BooleanField(default=False, help_text="Rule V3.")
+    # When they raised their hand; null while it is down. On the row, not the connection,
+    # so that it survives a resume, and hands are shown in the order raised.
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     admitted_by = models.ForeignKey(
