@@ -6,13 +6,24 @@ raised, the host lowers anyone's; nobody waiting raises one, nobody raises anoth
 an attendee lowering someone else's is refused, audited and reaches nobody.
 """
 
+import datetime as dt
 import json
 import time
 from typing import Any
 
-from haven.room import ratelimit
+import pytest
+
+from haven.audit.models import AuditEvent
+from haven.invitations.models import Invitation
+from haven.meetings.models import Meeting as MeetingRow
+from haven.policy.rules import Role
+from haven.room import actions, ratelimit
+from haven.room.access import Identity
+from haven.room.actions import Refused
+from haven.room.models import Participant
 from tests.harness import database, flows
 from tests.harness.flows import Socket
+from tests.harness.unit import scheduled_meeting
 from tests.test_in_meeting_protocol import Meeting, admitted, arrive, start_meeting
 
 RESUME = {"type": "join", "private_place_confirmed": True}
@@ -352,3 +363,70 @@ def test_hardening_rate_limits_hands_are_limited_per_person_and_reconnecting_giv
         again.send({"type": "raise_hand" if n % 2 == 0 else "lower_hand", "id": f"r{n}"})
     codes = [m.get("code") for m in again.nothing_arrives(1.0) if m["type"] == "error"]
     assert "rate_limited" in codes, codes
+
+
+@pytest.mark.django_db
+def test_V3_S2_the_hand_actions_change_the_hand_and_nothing_else_unit():
+    """The actions on Django's test database: order, refusals, leaving; no unmute (V3)."""
+    meeting = scheduled_meeting()
+    MeetingRow.objects.filter(pk=meeting.pk).update(state=MeetingRow.State.LIVE)
+    admitted_state, waiting_state = Participant.State.ADMITTED, Participant.State.WAITING
+    host = Participant.objects.create(
+        public_id="p_a0", meeting=meeting, user=meeting.host, name="Alex", state=admitted_state
+    )
+    host_identity = Identity(meeting, Role.HOST, "Alex Morgan", user=meeting.host)
+    people = {}
+    for pid, name, state in (
+        ("p_5a", "Sam Carter", admitted_state),
+        ("p_10", "Jo Smith", admitted_state),
+        ("p_3e", "Wes Waiting", waiting_state),
+    ):
+        invitation = Invitation.objects.create(
+            meeting=meeting,
+            name=name,
+            email=f"{pid}@example.org",
+            role="parent_carer",
+            expires_at=meeting.starts_at + dt.timedelta(days=1),
+            invited_by=meeting.host,
+        )
+        row = Participant.objects.create(
+            public_id=pid, meeting=meeting, invitation=invitation, name=name, state=state
+        )
+        people[pid] = (row, Identity(meeting, Role.ATTENDEE, name, invitation=invitation))
+    (sam, sam_id), (jo, jo_id), (wes, wes_id) = people.values()
+    sam.host_muted = True
+    sam.save(update_fields=["host_muted"])
+
+    def order() -> list[str]:
+        return [hand.participant for hand in actions.hands(MeetingRow.objects.get(pk=meeting.pk))]
+
+    actions.do_raise_hand(sam, sam_id.actor)
+    actions.do_raise_hand(host, host_identity.actor)
+    actions.do_raise_hand(jo, jo_id.actor)
+    actions.do_raise_hand(sam, sam_id.actor)  # already up: keeps its place
+    assert order() == ["p_5a", "p_a0", "p_10"]
+    for refused in (
+        lambda: actions.do_raise_hand(wes, wes_id.actor),
+        lambda: actions.do_lower_hand(wes, wes_id, None),
+        lambda: actions.do_lower_hand(jo, jo_id, "p_5a"),
+        lambda: actions.do_lower_hand(jo, jo_id, "p_a0"),
+    ):
+        with pytest.raises(Refused) as caught:
+            refused()
+        assert caught.value.decision.code == "not_allowed"
+    with pytest.raises(Refused) as caught:
+        actions.do_lower_hand(host, host_identity, "p_3e")  # waiting: not in the meeting
+    assert caught.value.decision.code == "not_found"
+    assert order() == ["p_5a", "p_a0", "p_10"]
+
+    actions.do_lower_hand(host, host_identity, "p_5a")
+    assert order() == ["p_a0", "p_10"]
+    actions.do_lower_hand(host, host_identity, None)
+    assert order() == ["p_10"]
+    actions.do_leave(jo, jo_id.actor)
+    assert order() == []
+    sam.refresh_from_db()
+    assert sam.host_muted is True  # a hand, raised or lowered by anyone, unmutes nobody
+    lowered = AuditEvent.objects.filter(action="room.hand_lowered").order_by("id")
+    assert [event.details for event in lowered] == [{"own": False}, {"own": True}]
+    assert AuditEvent.objects.filter(action="room.hand_raised").count() == 3
