@@ -9,6 +9,7 @@ an attendee lowering someone else's is refused, audited and reaches nobody.
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from haven.room.models import Participant
 from tests.harness import database, flows
 from tests.harness.flows import Socket
 from tests.harness.unit import scheduled_meeting
+from tests.test_hardening_fuzz import log_errors
 from tests.test_in_meeting_protocol import (
     MEDIA_CONTROL,
     Meeting,
@@ -34,6 +36,18 @@ from tests.test_in_meeting_protocol import (
 )
 
 RESUME = {"type": "join", "private_place_confirmed": True}
+
+
+@pytest.fixture(autouse=True)
+def nothing_at_error_in_havens_log(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every live test here leaves nothing at ERROR in Haven's log (never `server_error`)."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    offset = stack.log.stat().st_size
+    yield
+    assert log_errors(stack.log, offset) == []
 
 
 def raised(message: dict[str, Any]) -> list[str]:
