@@ -159,6 +159,7 @@ class Snapshot(BaseModel):
 
     roster: list[p.Person]
     feeds: list[p.Feed]
+    hands: list[p.Hand] = []
 
 
 # Someone's chat so far, passed with their `admitted` between connections.
@@ -367,10 +368,12 @@ def do_leave(
     if channel_name is not None and participant.channel_name != channel_name:
         return False
     was = participant.state
+    had_hand = participant.hand_raised_at is not None
     participant.state = Participant.State.LEFT
     participant.left_because = because
     participant.left_at = timezone.now()
-    participant.save(update_fields=["state", "left_because", "left_at"])
+    participant.hand_raised_at = None  # a hand goes down as its person leaves
+    participant.save(update_fields=["state", "left_because", "left_at", "hand_raised_at"])
     meeting = participant.meeting
     record("room.left", actor, meeting=meeting, was=was, because=because)
     for feed_id in (participant.feed_id, participant.screen_feed_id):
@@ -378,6 +381,8 @@ def do_leave(
             groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
     if was == Participant.State.ADMITTED:
         send_roster(meeting)
+        if had_hand:
+            send_hands(meeting)
     else:
         send_waiting_list(meeting)
     return True
@@ -457,7 +462,9 @@ def _let_in(
         _admit(meeting, target, identity, muted)
     admitted = _admitted(meeting)
     people = _roster_of(admitted, Role.ATTENDEE)  # nobody let in is the host
-    snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
+    snapshot = Snapshot(
+        roster=people, feeds=_feeds_of(admitted), hands=_hands_of(admitted)
+    ).model_dump_json()
     chats = histories(meeting.pk, targets)
     after = groups.AfterCommit()
     for target in targets:
@@ -552,11 +559,15 @@ def do_turn_away(
     send_waiting_list(meeting)
 
 
-def _end_presence(target: Participant, because: str) -> None:
+def _end_presence(target: Participant, because: str) -> bool:
+    """They are gone, their hand down with them. Returns whether it was raised."""
+    had_hand = target.hand_raised_at is not None
     target.state = Participant.State.LEFT
     target.left_because = because
     target.left_at = timezone.now()
-    target.save(update_fields=["state", "left_because", "left_at"])
+    target.hand_raised_at = None
+    target.save(update_fields=["state", "left_because", "left_at", "hand_raised_at"])
+    return had_hand
 
 
 @transaction.atomic
@@ -605,13 +616,16 @@ def do_remove(
     )
     # Every connection of this person goes: a second device too.
     feeds_gone: list[int] = []
+    had_hand = False
     for each in meeting.participants.filter(invitation=invitation, state__in=live):
         feeds_gone += [f for f in (each.feed_id, each.screen_feed_id) if f is not None]
-        _end_presence(each, LeftBecause.BANNED if ban else LeftBecause.REMOVED)
+        had_hand |= _end_presence(each, LeftBecause.BANNED if ban else LeftBecause.REMOVED)
         groups.signal_on_commit(each.channel_name, {"type": "room.removed"})
     for feed_id in feeds_gone:
         groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
     send_roster(meeting)
+    if had_hand:
+        send_hands(meeting)
     send_waiting_list(meeting)
     return feeds_gone
 
@@ -712,6 +726,88 @@ def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Partici
         state=Participant.State.ADMITTED, invitation__isnull=False
     )
     return list(admitted)
+
+
+# Raised hands
+
+
+def hands(meeting: Meeting) -> list[p.Hand]:
+    """The raised hands of everyone in the meeting, in the order raised."""
+    raised = meeting.participants.filter(
+        state=Participant.State.ADMITTED, hand_raised_at__isnull=False
+    )
+    return _hands_of(raised.only("pk", "public_id", "hand_raised_at"))
+
+
+def _hands_of(participants: Iterable[Participant]) -> list[p.Hand]:
+    raised = sorted(
+        (each for each in participants if each.hand_raised_at is not None),
+        key=lambda each: (each.hand_raised_at, each.pk),
+    )
+    return [
+        p.Hand(participant=each.public_id, raised_at=each.hand_raised_at.isoformat())  # type: ignore[union-attr]
+        for each in raised
+    ]
+
+
+def send_hands(meeting: Meeting) -> None:
+    """The raised hands, in order, to everyone in the meeting (never the waiting room)."""
+    groups.send_on_commit(groups.in_meeting(meeting), p.Hands(hands=hands(meeting)))
+
+
+def _hands_to(participant: Participant, meeting: Meeting) -> None:
+    """Nothing changed: the hands as they are, to the sender only, so their page agrees."""
+    groups.send_on_commit(participant.channel_name, p.Hands(hands=hands(meeting)), group=False)
+
+
+def _lock_row(participant: Participant) -> None:
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update(no_key=True))
+
+
+@transaction.atomic
+def do_raise_hand(participant: Participant, actor: Actor) -> None:
+    """Raise your own hand: anyone in the meeting, never the waiting room. A hand already
+    up keeps its place in the order. Raising a hand changes nothing else (no unmute: V3)."""
+    _lock_row(participant)
+    meeting = participant.meeting
+    require(rules.may_raise_hand(presence(participant), meeting_state(meeting)))
+    if participant.hand_raised_at is not None:
+        _hands_to(participant, meeting)
+        return
+    participant.hand_raised_at = timezone.now()
+    participant.save(update_fields=["hand_raised_at"])
+    record("room.hand_raised", actor, meeting=meeting)
+    send_hands(meeting)
+
+
+@transaction.atomic
+def do_lower_hand(
+    participant: Participant, identity: Identity, target_public_id: str | None
+) -> None:
+    """Lower your own hand (no target, or your own id), or, the host only, anyone's in
+    the meeting. The policy is asked before the target is looked for."""
+    own = target_public_id in (None, participant.public_id)
+    if own:
+        _lock_row(participant)
+        meeting = participant.meeting
+        actor_presence = presence(participant)
+    else:
+        meeting = Meeting.lock(identity.meeting.pk)
+        participant.refresh_from_db()
+        actor_presence = presence(participant)
+    require(rules.may_lower_hand(identity.role, actor_presence, meeting_state(meeting), own=own))
+    target = participant
+    if not own:
+        assert target_public_id is not None
+        target = _target(meeting, target_public_id, Participant.State.ADMITTED)
+        _lock_row(target)
+    if target.hand_raised_at is None:
+        _hands_to(participant, meeting)
+        return
+    target.hand_raised_at = None
+    target.save(update_fields=["hand_raised_at"])
+    record("room.hand_lowered", identity.actor, meeting=meeting, own=own)
+    send_hands(meeting)
 
 
 @transaction.atomic

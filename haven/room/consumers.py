@@ -32,6 +32,7 @@ from haven.room import protocol as p
 from haven.room.access import access_room
 from haven.room.actions import Refused
 from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL, CLOSE_TRY_AGAIN_LATER
+from haven.room.hand_handlers import HandHandlers
 from haven.room.host_handlers import HostHandlers
 from haven.room.media import MEDIA_FAILURES, forget_placement
 from haven.room.media_handlers import MediaHandlers
@@ -61,7 +62,7 @@ LOCKED_MESSAGE = (
 )
 
 
-class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
+class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers, HandHandlers):
     """One person's connection to one meeting."""
 
     staff_session_touched = float("-inf")
@@ -332,6 +333,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             roster=snapshot.roster,
             feeds=snapshot.feeds,
             chat=chat_so_far,
+            hands=snapshot.hands,
             muted_on_entry=True if muted else None,  # rule P3
             camera_off_on_entry=True if camera_off else None,
             **ice_configuration(),
@@ -405,6 +407,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
             chat=chat.history(self.participant),
+            hands=actions.hands(meeting),
             **ice_configuration(),
         )
 
@@ -436,7 +439,7 @@ async def _release_unless_resumed(participant: Participant, actor: Any, channel_
 
 def _snapshot(meeting: Meeting) -> str:
     return actions.Snapshot(
-        roster=actions.roster(meeting), feeds=actions.feeds(meeting)
+        roster=actions.roster(meeting), feeds=actions.feeds(meeting), hands=actions.hands(meeting)
     ).model_dump_json()
 
 

@@ -148,6 +148,19 @@ class CameraOnSelf(_ClientMessage):
     type: Literal["camera_on_self"]
 
 
+class RaiseHand(_ClientMessage):
+    """Your own hand only: there is no field naming anyone, so nobody raises another's."""
+
+    type: Literal["raise_hand"]
+
+
+class LowerHand(_ClientMessage):
+    """Your own hand (no `participant`, or your own id); the host may name anyone's."""
+
+    type: Literal["lower_hand"]
+    participant: PublicId | None = None
+
+
 class Subscribe(_ClientMessage):
     type: Literal["subscribe"]
     feed: FeedId
@@ -200,6 +213,8 @@ CLIENT_MODELS = (
     Mute,
     UnmuteSelf,
     CameraOnSelf,
+    RaiseHand,
+    LowerHand,
     Publish,
     Unpublish,
     Subscribe,
@@ -224,6 +239,8 @@ ClientMessage = Annotated[
     | Mute
     | UnmuteSelf
     | CameraOnSelf
+    | RaiseHand
+    | LowerHand
     | Publish
     | Unpublish
     | Subscribe
@@ -422,6 +439,13 @@ class ChatItem(_Strict):
     has_link: bool
 
 
+class Hand(_Strict):
+    """A raised hand: whose, and when it went up."""
+
+    participant: str
+    raised_at: str
+
+
 class Welcome(_ServerMessage):
     type: Literal["welcome"] = "welcome"
     protocol: int = PROTOCOL_VERSION
@@ -437,6 +461,8 @@ class Joined(_ServerMessage):
     feeds: list[Feed]
     waiting: list[Person]
     chat: list[ChatItem]
+    # Raised hands, in the order raised.
+    hands: list[Hand] = []
     resume: str = ""
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
@@ -467,6 +493,8 @@ class Admitted(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     chat: list[ChatItem]
+    # Raised hands, in the order raised.
+    hands: list[Hand] = []
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
     relay_only: bool | None = None
@@ -493,6 +521,13 @@ class AdmittedAll(_ServerMessage):
 class Roster(_ServerMessage):
     type: Literal["roster"] = "roster"
     roster: list[Person]
+
+
+class Hands(_ServerMessage):
+    """Every raised hand in the meeting, in the order raised (sent whenever one changes)."""
+
+    type: Literal["hands"] = "hands"
+    hands: list[Hand]
 
 
 class Published(_ServerMessage):
@@ -607,6 +642,7 @@ ServerMessage = Annotated[
     | Admitted
     | AdmittedAll
     | Roster
+    | Hands
     | Published
     | FeedAdded
     | FeedRemoved

@@ -178,6 +178,7 @@ PERSONAL: dict[str, dict[str, Personal]] = {
         "camera_off_on_entry": P(
             "Whether they started with the camera off, as the meeting type says", E.DELETE
         ),
+        "hand_raised_at": P("When they raised their hand, while it is up", E.DELETE),
         "connected_at": P("When they connected", E.DELETE),
         "admitted_at": P("When they were let in", E.DELETE),
         "left_at": P("When they left", E.DELETE),
@@ -776,6 +777,7 @@ HOLDINGS: tuple[Holding, ...] = (
             "host_muted",
             "muted_on_entry",
             "camera_off_on_entry",
+            "hand_raised_at",
             "connected_at",
             "admitted_at",
             "left_at",

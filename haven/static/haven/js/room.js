@@ -16,6 +16,7 @@
  *   host.js           the host's modules above, loaded on the host's page only
  *   host-requests.js  what the host asks of an attendee (V3)
  *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
+ *   hands.js          raised hands: the button, the list in order, the host lowers one
  *   notices.js        errors and screen-reader announcements in plain English
  *   state.js          what they share, and window.haven for the tests
  */
@@ -29,6 +30,7 @@ import {
   startAsTheMeetingTypeSays,
   stopLocalMedia,
 } from "./devices.js";
+import { renderHands, setUpHands, showHands } from "./hands.js";
 import {
   clearHostRequest,
   onAsked,
@@ -143,6 +145,7 @@ function listenToServer(connection) {
     unmuted: onUnmutedNotice,
     chat: onChat,
     chat_removed: onChatRemoved,
+    hands: (/** @type {object} */ message) => showHands(message, true),
     error: onServerError,
   };
   for (const [type, handler] of Object.entries(handlers)) {
@@ -201,6 +204,7 @@ function enterMeeting(message) {
   setJoining(false);
   showScreen("in_meeting");
   renderRoster(message.roster ?? [], false);
+  showHands(message, false);
   Promise.race([subscribing, sleep(PUBLISH_WAIT_MS)]).then(() => {
     if (hooks.state === "in_meeting") startPublishing();
   });
@@ -218,6 +222,7 @@ function enterMeeting(message) {
  */
 function backInMeeting(message) {
   renderRoster(message.roster ?? [], true);
+  showHands(message, true);
   showChatHistory(message.chat ?? []);
   host?.screenLostInRestart();
   republishAfterRestart(RECONNECTED).then(() => Promise.allSettled((message.feeds ?? []).map(subscribeTo)));
@@ -232,6 +237,7 @@ function onWaitingList(message) {
 /** @param {import("./protocol.js").RosterMessage} message */
 function onRoster(message) {
   renderRoster(message.roster, hooks.state === "in_meeting");
+  renderHands();
   host?.onRosterChanged();
 }
 
@@ -486,6 +492,7 @@ host?.setUpHostControls();
 host?.setUpScreenShare();
 setUpHostRequests();
 setUpChat();
+setUpHands();
 renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;
