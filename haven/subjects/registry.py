@@ -77,6 +77,14 @@ PERSONAL: dict[str, dict[str, Personal]] = {
     "accounts.RoleGrant": {
         "role": P("A staff role they hold", E.KEEP, STAFF_KEPT),
     },
+    "accounts.ProviderLink": {
+        "name": P("Name of their single sign-on link", E.KEEP, STAFF_KEPT),
+        "subject": P("Their id at the organisation's sign-in service", E.KEEP, STAFF_KEPT),
+        "last_used_at": P("When they last signed in with it", E.KEEP, STAFF_KEPT),
+    },
+    "accounts.ProviderSession": {
+        "refresh_token": P("The sign-in service's refresh token", E.KEEP, NEVER_EXPORTED),
+    },
     "otp_totp.TOTPDevice": {
         "name": P("Name of their authenticator", E.KEEP, STAFF_KEPT),
         "key": P("Authenticator secret", E.KEEP, NEVER_EXPORTED),
@@ -279,6 +287,39 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         **_all(LINK, "user", "created_by"),
         "token_sha256": HASHED,
         **_all(TECH, "created_at", "expires_at", "used_at"),
+    },
+    "accounts.ProviderLink": {
+        "id": KEY,
+        "user": LINK,
+        "issuer": SERVICE,
+        **_all(
+            TECH,
+            "confirmed",
+            "throttling_failure_timestamp",
+            "throttling_failure_count",
+            "created_at",
+            "linked_at",
+        ),
+    },
+    "accounts.ProviderSession": {
+        **_all(KEY, "id"),
+        **_all(LINK, "staff_session", "link"),
+        **_all(TECH, "checked_at", "unanswered_since"),
+    },
+    "accounts.SingleSignOn": _all(
+        SERVICE,
+        "id",
+        "organisation",
+        "required",
+        "create_accounts",
+        "roles_claim",
+        "role_map",
+        "mfa_acr_values",
+    ),
+    "accounts.PendingProviderLink": {
+        **_all(KEY, "id"),
+        "user": LINK,
+        **_all(TECH, "created_at", "expires_at"),
     },
     "policy.Organisation": _all(SERVICE, "id", "name", "slug"),
     "policy.PolicyVersion": _all(
