@@ -128,8 +128,13 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 
 def problem_page(request: HttpRequest, reason: str) -> HttpResponse:
     """A refused sign-in: the plain page, an audit row, and nothing signed in."""
+    from haven.accounts import signin
+
     status, message = PROBLEMS[reason]
     request.session.pop(PENDING_PROVIDER_KEY, None)
+    # As the page says: whoever was signed in in this browser no longer is.
+    signin.forget_pending(request)
+    signin.sign_out(request)
     record("staff.single_sign_on_refused", Actor.anonymous("single sign-on"), reason=reason)
     logger.info("Single sign-on refused: %s", reason)
     return render(

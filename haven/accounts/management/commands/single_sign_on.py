@@ -21,9 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--organisation", required=True, help="The organisation's slug.")
-        on_off = {"type": lambda value: value == "on", "choices": [True, False]}
-        parser.add_argument("--required", metavar="on|off", **on_off)
-        parser.add_argument("--create-accounts", metavar="on|off", **on_off)
+        parser.add_argument("--required", choices=["on", "off"])
+        parser.add_argument("--create-accounts", choices=["on", "off"])
         parser.add_argument("--roles-claim", help='The claim with roles, e.g. "roles".')
         parser.add_argument(
             "--role-map", help='JSON: claim value -> role, e.g. {"Haven.Host": "host"}.'
@@ -48,9 +47,9 @@ class Command(BaseCommand):
         sso, _ = SingleSignOn.objects.get_or_create(organisation=organisation)
         before = _settings(sso)
         if options["required"] is not None:
-            sso.required = options["required"]
+            sso.required = options["required"] == "on"
         if options["create_accounts"] is not None:
-            sso.create_accounts = options["create_accounts"]
+            sso.create_accounts = options["create_accounts"] == "on"
         if options["roles_claim"] is not None:
             sso.roles_claim = options["roles_claim"]
         if options["role_map"] is not None:
