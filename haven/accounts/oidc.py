@@ -63,6 +63,9 @@ LEEWAY_SECONDS = 60
 STATE_LIFETIME_SECONDS = 15 * 60
 # What Haven holds between the provider's answer and its own code step (no MFA claim).
 PENDING_PROVIDER_KEY = "haven_pending_provider"  # signin.PROVIDER_KEY
+# Set while a signed-in person confirms it is them at the provider (before a sensitive
+# action): their account id and when they set off.
+CONFIRM_KEY = "haven_oidc_confirm"
 # How long an administrator's leave to link by email address lasts.
 PENDING_LINK_DAYS = 14
 
@@ -112,6 +115,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         "Your organisation's sign-in service did not let Haven check later that your "
         "account is still active, so you were not signed in. Tell your digital "
         "coordinator or administrator (the offline_access permission is missing).",
+    ),
+    "not_confirmed": (
+        403,
+        "Your organisation's sign-in service did not confirm that it is you (signed in "
+        "just now, with two factors), so the change was not made. Go back and try again.",
     ),
     "not_linked": (
         403,
@@ -427,8 +435,17 @@ class Start(OIDCAuthenticationRequestView):  # type: ignore[misc]
         except Refused as refused:
             return problem_page(request, refused.reason)
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        request.session.pop(CONFIRM_KEY, None)
+        if request.GET.get("confirm") and request.user.is_authenticated:
+            request.session[CONFIRM_KEY] = {"user": request.user.pk, "since": time.time()}
         response: HttpResponse = super().get(request)
         return response
+
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        if CONFIRM_KEY in request.session:
+            # Confirming it is them: the provider must ask again, not reuse its session.
+            return {"prompt": "login", "max_age": "0"}
+        return {}
 
 
 @never_cache
@@ -475,6 +492,9 @@ def _signed_in(request: HttpRequest) -> HttpResponse:
         raise Refused("no_refresh")
     user, link = who_signs_in(claims, points.issuer)
     sso = single_sign_on_of(user.organisation_id)
+    confirming = request.session.pop(CONFIRM_KEY, None)
+    if isinstance(confirming, dict) and request.user.is_authenticated:
+        return _confirmed(request, user, claims, sso, confirming)
     with transaction.atomic():
         apply_role_claim(user, claims, sso)
     next_url = views.safe_next(request, str(request.session.get("oidc_login_next") or ""))
@@ -486,6 +506,38 @@ def _signed_in(request: HttpRequest) -> HttpResponse:
         signin.complete_sign_in(request, user, link)
         return views.redirect_after_sign_in(next_url)
     return views.second_step(user)
+
+
+def _confirmed(
+    request: HttpRequest,
+    user: User,
+    claims: dict[str, Any],
+    sso: SingleSignOn,
+    confirming: dict[str, Any],
+) -> HttpResponse:
+    """A signed-in person confirmed it is them at the provider, before a sensitive action:
+    the same account, signed in there just now, with two factors."""
+    from haven.accounts import signin, views
+
+    staff_session = signin.current_staff_session(request)
+    fresh = float(claims.get("auth_time") or 0) >= float(confirming["since"]) - LEEWAY_SECONDS
+    if (
+        staff_session is None
+        or user.pk != request.user.pk
+        or confirming.get("user") != user.pk
+        or not fresh
+        or not provider_checked_two_factors(claims, sso)
+    ):
+        record("staff.reauthentication_refused", Actor.staff(user), via="single_sign_on")
+        return render(
+            request,
+            "registration/single_sign_on_problem.html",
+            {"message": PROBLEMS["not_confirmed"][1], "reason": "not_confirmed"},
+            status=PROBLEMS["not_confirmed"][0],
+        )
+    signin.mark_reauthenticated(staff_session)
+    record("staff.reauthenticated", Actor.staff(user), via="single_sign_on")
+    return views.redirect_after_sign_in(str(request.session.get("oidc_login_next") or ""))
 
 
 def attach(request: HttpRequest, user: User, staff_session: StaffSession) -> dict[str, str]:

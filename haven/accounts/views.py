@@ -29,7 +29,7 @@ from haven.accounts.forms import (
     EnrolForm,
     SignInForm,
 )
-from haven.accounts.models import User
+from haven.accounts.models import ProviderLink, User
 from haven.audit.log import Actor, record
 
 WRONG_CODE = (
@@ -239,7 +239,9 @@ def confirm(request: HttpRequest) -> HttpResponse:
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         checked = authenticate(request, username=user.email, password=form.cleaned_data["password"])
-        if checked is None or checked.pk != user.pk:
+        if oidc.sso_required_for(user):
+            form.add_error(None, "Your organisation requires its own sign-in: use the button.")
+        elif checked is None or checked.pk != user.pk:
             form.add_error("password", "That password is not right.")
         else:
             device = _check_code(request, user, form)
@@ -250,7 +252,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
         if signin.is_locked_out(request, user.email):
             signin.sign_out(request)
             return locked_out(request)
-    return render(request, "registration/confirm.html", {"form": form, "next": next_url})
+    context = {"form": form, "next": next_url, "sso": _confirms_with_provider(user)}
+    return render(request, "registration/confirm.html", context)
+
+
+def _confirms_with_provider(user: User) -> bool:
+    """Does this person confirm it is them at the provider (not with a password here)?"""
+    return oidc.enabled() and ProviderLink.objects.filter(user=user).exists()
 
 
 @require_POST

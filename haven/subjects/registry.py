@@ -80,7 +80,7 @@ PERSONAL: dict[str, dict[str, Personal]] = {
     "accounts.ProviderLink": {
         "name": P("Name of their single sign-on link", E.KEEP, STAFF_KEPT),
         "subject": P("Their id at the organisation's sign-in service", E.KEEP, STAFF_KEPT),
-        "last_used_at": P("When they last signed in with it", E.KEEP, STAFF_KEPT),
+        "linked_at": P("When it was linked", E.KEEP, STAFF_KEPT),
     },
     "accounts.ProviderSession": {
         "refresh_token": P("The sign-in service's refresh token", E.KEEP, NEVER_EXPORTED),
@@ -288,19 +288,7 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "token_sha256": HASHED,
         **_all(TECH, "created_at", "expires_at", "used_at"),
     },
-    "accounts.ProviderLink": {
-        "id": KEY,
-        "user": LINK,
-        "issuer": SERVICE,
-        **_all(
-            TECH,
-            "confirmed",
-            "throttling_failure_timestamp",
-            "throttling_failure_count",
-            "created_at",
-            "linked_at",
-        ),
-    },
+    "accounts.ProviderLink": {"id": KEY, "user": LINK, "issuer": SERVICE, "confirmed": TECH},
     "accounts.ProviderSession": {
         **_all(KEY, "id"),
         **_all(LINK, "staff_session", "link"),
@@ -649,6 +637,30 @@ HOLDINGS: tuple[Holding, ...] = (
         _by_user("accounts.StaffSession"),
         ("signed_in_at", "last_seen_at", "user_agent"),
         (),
+        Erasure.KEEP,
+        keep=lambda _row: STAFF_KEPT,
+    ),
+    Holding(
+        "staff_single_sign_on",
+        "accounts.ProviderLink",
+        "Single sign-on links",
+        "Links of that staff account to the organisation's sign-in service",
+        _by_user("accounts.ProviderLink"),
+        ("name", "subject", "linked_at"),
+        ("issuer",),
+        Erasure.KEEP,
+        keep=lambda _row: STAFF_KEPT,
+    ),
+    Holding(
+        "staff_single_sign_on_sessions",
+        "accounts.ProviderSession",
+        "Single sign-on sessions",
+        "What Haven holds from the sign-in service for each signed-in browser (never the token)",
+        lambda org, address: rows("accounts.ProviderSession").filter(
+            link__user__in=_staff(org, address)
+        ),
+        (),
+        ("checked_at",),
         Erasure.KEEP,
         keep=lambda _row: STAFF_KEPT,
     ),
