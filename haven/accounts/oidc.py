@@ -144,13 +144,17 @@ def problem_page(request: HttpRequest, reason: str) -> HttpResponse:
     signin.forget_pending(request)
     signin.sign_out(request)
     record("staff.single_sign_on_refused", Actor.anonymous("single sign-on"), reason=reason)
-    logger.info("Single sign-on refused: %s", reason)
-    return render(
+    logger.warning("Single sign-on refused: %s", reason)
+    response = render(
         request,
         "registration/single_sign_on_problem.html",
         {"message": message, "reason": reason},
         status=status,
     )
+    # Logged just above, at WARNING: a provider that is down is not a fault in Haven, so
+    # Django must not log its 503 again at ERROR.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @dataclass(frozen=True)
