@@ -249,6 +249,9 @@ def test_a_wrong_state_is_refused(sso):
     stranger = stack.http()
     answer = stranger.get(flows.path_of(stack, back))
     _refused(stack, stranger, answer, "state", "did not start in this browser")
+    # And the refusal ended what the first browser had started: its real answer fails too.
+    answer = haven.get(flows.path_of(stack, back))
+    _refused(stack, haven, answer, "state", "did not start in this browser")
 
 
 def test_a_replayed_code_is_refused(sso):

@@ -5,7 +5,9 @@ browser at http://localhost:PORT/o and by the test process through a Unix socket
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,11 +35,17 @@ class Provider:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     process: subprocess.Popen[bytes] | None = None
-    stack: Stack | None = None
+    # Run in the live stack's namespace (empty: on this machine's loopback).
+    exec_prefix: list[str] = field(default_factory=list)
+    host: str = "localhost"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     @property
     def issuer(self) -> str:
-        return f"http://localhost:{self.port}/o"
+        return f"{self.base_url}/o"
 
     @property
     def socket_path(self) -> Path:
@@ -55,20 +63,19 @@ class Provider:
 
     def http(self) -> httpx.Client:
         transport = httpx.HTTPTransport(uds=str(self.socket_path))
-        return httpx.Client(transport=transport, base_url=f"http://localhost:{self.port}")
+        return httpx.Client(transport=transport, base_url=self.base_url)
 
     def start(self) -> None:
-        assert self.stack is not None
         env = {
-            "PATH": self.stack.env["PATH"],
-            "HOME": self.stack.env["HOME"],
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
             "IDP_SECRET_KEY": self.secret_key,
             "IDP_CONTROL_TOKEN": self.control_token,
         }
         log = (self.folder / "idp.log").open("ab")
         command = [PYTHON, "-m", "tests.oidc_provider.serve", str(self.folder / "data")]
         self.process = subprocess.Popen(
-            [*self.stack.namespace.exec_prefix, *command, str(self.port), str(self.socket_path)],
+            [*self.exec_prefix, *command, str(self.port), str(self.socket_path)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -108,12 +115,28 @@ class Provider:
 
 
 @contextlib.contextmanager
+def provider_on_loopback(folder: Path) -> Iterator[Provider]:
+    """The provider alone on this machine's loopback, for tests of Haven's views in the
+    test process (no live stack)."""
+    with socket.socket() as probe:  # a port free on this machine's loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = Provider(folder, port, host="127.0.0.1")
+    folder.mkdir(parents=True, exist_ok=True)
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@contextlib.contextmanager
 def stack_with_provider(folder: Path) -> Iterator[tuple[Stack, Provider]]:
     """A live Haven whose staff may sign in with the test provider, and the provider."""
     provider = Provider(folder / "idp", pick_port())
     provider.folder.mkdir(parents=True)
     with live_stack(folder / "stack", extra_env=provider.haven_env()) as stack:
-        provider.stack = stack
+        provider.exec_prefix = list(stack.namespace.exec_prefix)
         provider.start()
         try:
             provider.control(
