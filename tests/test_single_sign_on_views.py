@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.accounts import oidc
@@ -292,3 +293,18 @@ def test_a_sensitive_action_is_confirmed_at_the_provider(client, provider):
     answer = _sso(client, provider, user.email, start)
     assert answer.status_code == 403
     assert "did not confirm that it is you" in answer.content.decode()
+
+
+def test_two_processes_never_use_one_refresh_token_twice(client, provider):
+    # Each Haven process runs the re-check: one that read the session before another
+    # process re-checked it finds it taken, and leaves the rotated token alone.
+    user = _staff(flows.unique_email("v-twice"))
+    provider.person(user.email, amr=["mfa"])
+    _sso(client, provider, user.email)
+    seen = ProviderSession.objects.get(staff_session__user=user)
+    assert oidc.recheck(seen.pk) is None
+    now = timezone.now()
+    assert not oidc.claim(seen.pk, seen.checked_at, now), "taken already"
+    taken = ProviderSession.objects.get(pk=seen.pk)
+    assert taken.refresh_token != seen.refresh_token
+    assert oidc.claim(seen.pk, taken.checked_at, now)

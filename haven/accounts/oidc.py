@@ -572,6 +572,12 @@ def _due() -> list[int]:
     return list(ProviderSession.objects.filter(checked_at__lte=limit).values_list("pk", flat=True))
 
 
+def claim(provider_session_id: int, seen: dt.datetime, now: dt.datetime) -> bool:
+    """Take this session's re-check, if no other process took it since `seen`."""
+    claimed = ProviderSession.objects.filter(pk=provider_session_id, checked_at=seen)
+    return claimed.update(checked_at=now) == 1
+
+
 def recheck(provider_session_id: int) -> tuple[int, str] | None:
     """Ask the provider whether this session's person may still sign in. Returns (the
     staff account, why) when every session of theirs must end; None when it may go on."""
@@ -583,6 +589,11 @@ def recheck(provider_session_id: int) -> tuple[int, str] | None:
         return None
     user = provider_session.staff_session.user
     now = timezone.now()
+    # Every Haven process runs the re-check: the one that moves `checked_at` on does it,
+    # so a rotated refresh token is never used twice (the provider would take that for a
+    # stolen token and refuse the person).
+    if not claim(provider_session.pk, provider_session.checked_at, now):
+        return None
     try:
         backend = Backend(endpoints())
         tokens = backend.refresh(provider_session.refresh_token)
@@ -601,7 +612,6 @@ def recheck(provider_session_id: int) -> tuple[int, str] | None:
         return user.pk, "refused"
     ProviderSession.objects.filter(pk=provider_session.pk).update(
         refresh_token=str(tokens.get("refresh_token") or provider_session.refresh_token),
-        checked_at=now,
         unanswered_since=None,
     )
     if claims:
