@@ -363,7 +363,7 @@ def test_the_sign_in_button_and_the_problem_page_in_a_browser(sso):
         # A callback this browser did not start: the problem page, plain and axe-clean.
         page.goto(f"{stack.base_url}/accounts/single-sign-on/callback/?code=x&state=forged")
         expect(page.get_by_role("heading", name="You are not signed in")).to_be_visible()
-        expect(page.get_by_role("alert")).to_contain_text("did not start in this browser")
+        expect(page.locator("#sign-in-problem")).to_contain_text("did not start in this browser")
         assert axe_violations(page) == [], "axe-core violations on the problem page"
         link = page.get_by_role("link", name="Go to the sign-in page")
         expect(link).to_be_visible()
