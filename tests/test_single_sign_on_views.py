@@ -308,3 +308,17 @@ def test_two_processes_never_use_one_refresh_token_twice(client, provider):
     taken = ProviderSession.objects.get(pk=seen.pk)
     assert taken.refresh_token != seen.refresh_token
     assert oidc.claim(seen.pk, taken.checked_at, now)
+
+
+def test_the_providers_own_refusal_is_a_clear_page(client, provider):
+    # The person said no at the provider (or it refused them): it comes back with an error.
+    state = parse_qs(urlsplit(client.get("/accounts/single-sign-on/")["location"]).query)
+    answer = client.get(
+        f"/accounts/single-sign-on/callback/?error=access_denied&state={state['state'][0]}"
+    )
+    assert answer.status_code == 400
+    _refused(client, answer, "provider_refused", "did not sign you in")
+    # The state is used up even so: the same answer again is not taken.
+    again = client.get(f"/accounts/single-sign-on/callback/?code=x&state={state['state'][0]}")
+    _refused(client, again, "state", "did not start in this browser")
+    assert client.post("/accounts/single-sign-on/callback/").status_code == 405
