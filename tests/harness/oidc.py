@@ -135,6 +135,7 @@ def stack_with_provider(folder: Path) -> Iterator[tuple[Stack, Provider]]:
     """A live Haven whose staff may sign in with the test provider, and the provider."""
     provider = Provider(folder / "idp", pick_port())
     provider.folder.mkdir(parents=True)
+    (folder / "stack").mkdir()
     with live_stack(folder / "stack", extra_env=provider.haven_env()) as stack:
         provider.exec_prefix = list(stack.namespace.exec_prefix)
         provider.start()
