@@ -414,7 +414,10 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity, muted: boo
     target.state = Participant.State.ADMITTED
     target.admitted_at = timezone.now()
     target.admitted_by = identity.user
-    target.save(update_fields=["state", "admitted_at", "admitted_by"])
+    # Rule P3, enforced on the media server: their first feed is muted, its video too.
+    target.muted_on_entry = target.camera_off_on_entry = muted
+    fields = ["state", "admitted_at", "admitted_by", "muted_on_entry", "camera_off_on_entry"]
+    target.save(update_fields=fields)
     record(
         "room.admitted",
         identity.actor,
@@ -446,8 +449,9 @@ def _let_in(
     meant hundreds of sessions opened in one burst, competing with telling the rest that
     they are in, and then closed when they leave (bench/: 500 let in at once).
     """
-    # Rule P3: in a meeting type whose attendees start muted, their page turns their
-    # microphone off as they come in and tells them so; only they turn it on (V3).
+    # Rule P3: in a meeting type whose attendees start muted, they come in with their
+    # microphone and camera off: their page is told, and their feed is muted on the
+    # media server until they turn each on themselves (V3). Never the host.
     muted = capacity.attendees_start_muted(meeting)
     for target in targets:
         _admit(meeting, target, identity, muted)
@@ -656,13 +660,48 @@ def host_mute_stands(participant: Participant) -> bool:
     return Participant.objects.filter(pk=participant.pk, host_muted=True).exists()
 
 
+@dataclass(frozen=True)
+class StandingMutes:
+    """What stays muted on the media server for this person's next feed until they
+    lift it themselves (V3): the host's mute, and the meeting type's start (P3)."""
+
+    host_muted: bool = False
+    muted_on_entry: bool = False
+    camera_off_on_entry: bool = False
+
+    @property
+    def audio(self) -> bool:
+        return self.host_muted or self.muted_on_entry
+
+
+def standing_mutes(participant: Participant) -> StandingMutes:
+    row = Participant.objects.filter(pk=participant.pk)
+    fields = ("host_muted", "muted_on_entry", "camera_off_on_entry")
+    found = row.values_list(*fields).first()
+    return StandingMutes(*found) if found is not None else StandingMutes()
+
+
 @transaction.atomic
 def do_unmute_self(participant: Participant, actor: Actor) -> bool:
-    """The person lifts the host's mute from themself: the only way it is lifted (V3).
-    Returns whether the host had muted them."""
-    lifted = Participant.objects.filter(pk=participant.pk, host_muted=True).update(host_muted=False)
-    if lifted:
+    """The person lifts the host's mute from themself, or the muted start of their
+    meeting's type (P3): the only way either is lifted (V3). Returns whether the host
+    had muted them."""
+    mine = Participant.objects.filter(pk=participant.pk)
+    lifted = mine.filter(host_muted=True).update(host_muted=False)
+    started_muted = mine.filter(muted_on_entry=True).update(muted_on_entry=False)
+    if lifted or started_muted:
         record("room.unmuted_self", actor, meeting=participant.meeting)
+    return bool(lifted)
+
+
+@transaction.atomic
+def do_camera_on_self(participant: Participant, actor: Actor) -> bool:
+    """The person turns their own camera on in a meeting whose type starts cameras off
+    (P3): the only way that hold on their video is lifted (V3). Returns whether it stood."""
+    mine = Participant.objects.filter(pk=participant.pk, camera_off_on_entry=True)
+    lifted = mine.update(camera_off_on_entry=False)
+    if lifted:
+        record("room.camera_on_self", actor, meeting=participant.meeting)
     return bool(lifted)
 
 

@@ -235,7 +235,11 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             # Resumed on this connection, still admitted: the meeting as it is now.
             await self.enter_meeting()
             snapshot = await database_sync_to_async(_snapshot)(self.identity.meeting)
-            await self.send_admitted(snapshot, message.id)
+            # What of the meeting type's muted start they have not lifted yet (P3).
+            held = await database_sync_to_async(actions.standing_mutes)(entry.participant)
+            await self.send_admitted(
+                snapshot, message.id, muted=held.muted_on_entry, camera_off=held.camera_off_on_entry
+            )
         else:
             waiting = await database_sync_to_async(self.waiting)()
             await self.send_message(waiting.model_copy(update={"resume": entry.resume}), message.id)
@@ -300,8 +304,9 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             assert self.participant is not None
             self.start_opening_media(self.participant)
         await self.enter_meeting()
+        muted = event.get("muted_on_entry", False)  # the camera too (P3)
         await self.send_admitted(
-            event["snapshot"], chat_json=event["chat"], muted=event.get("muted_on_entry", False)
+            event["snapshot"], chat_json=event["chat"], muted=muted, camera_off=muted
         )
 
     async def send_admitted(
@@ -310,6 +315,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         request_id: Any = None,
         chat_json: str | None = None,
         muted: bool = False,
+        camera_off: bool = False,
     ) -> None:
         """`admitted`, with the chat so far: read in the admission (chat_json), or now (a
         person who resumed their place)."""
@@ -327,6 +333,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             feeds=snapshot.feeds,
             chat=chat_so_far,
             muted_on_entry=True if muted else None,  # rule P3
+            camera_off_on_entry=True if camera_off else None,
             **ice_configuration(),
         )
         await self.send_message(admitted, request_id)

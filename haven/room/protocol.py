@@ -142,6 +142,12 @@ class UnmuteSelf(_ClientMessage):
     type: Literal["unmute_self"]
 
 
+class CameraOnSelf(_ClientMessage):
+    """Names nobody, as unmute_self: only the sender's own camera (P3, V3)."""
+
+    type: Literal["camera_on_self"]
+
+
 class Subscribe(_ClientMessage):
     type: Literal["subscribe"]
     feed: FeedId
@@ -193,6 +199,7 @@ CLIENT_MODELS = (
     Ask,
     Mute,
     UnmuteSelf,
+    CameraOnSelf,
     Publish,
     Unpublish,
     Subscribe,
@@ -216,6 +223,7 @@ ClientMessage = Annotated[
     | Ask
     | Mute
     | UnmuteSelf
+    | CameraOnSelf
     | Publish
     | Unpublish
     | Subscribe
@@ -462,8 +470,10 @@ class Admitted(_ServerMessage):
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
     relay_only: bool | None = None
-    # True when the meeting's type has attendees start muted (P3); absent otherwise.
+    # True when the meeting's type has attendees start muted with their camera off (P3),
+    # until they turn each on themselves; absent otherwise.
     muted_on_entry: bool | None = None
+    camera_off_on_entry: bool | None = None
 
 
 class HeldBack(_Strict):
@@ -545,6 +555,12 @@ class Unmuted(_ServerMessage):
     type: Literal["unmuted"] = "unmuted"
 
 
+class CameraOn(_ServerMessage):
+    """Answers camera_on_self: the sender's own video goes through (P3)."""
+
+    type: Literal["camera_on"] = "camera_on"
+
+
 class Chat(_ServerMessage):
     type: Literal["chat"] = "chat"
     message: ChatItem
@@ -603,6 +619,7 @@ ServerMessage = Annotated[
     | Asked
     | MutedByHost
     | Unmuted
+    | CameraOn
     | Chat
     | ChatSent
     | ChatRemoved

@@ -20,7 +20,15 @@
  *   state.js          what they share, and window.haven for the tests
  */
 import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
-import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicrophone, stopLocalMedia } from "./devices.js";
+import {
+  onCameraButton,
+  onMicButton,
+  onMutedByHost,
+  renderCamera,
+  renderMicrophone,
+  startAsTheMeetingTypeSays,
+  stopLocalMedia,
+} from "./devices.js";
 import {
   clearHostRequest,
   onAsked,
@@ -178,9 +186,8 @@ function enterMeeting(message) {
   }
   hooks.metrics.admittedAt = performance.now();
   room.me = message.you;
-  // This kind of meeting starts attendees muted (P3): the microphone is off when it is
-  // first sent (startPublishing), and only we turn it on (V3).
-  room.startMuted = "muted_on_entry" in message && message.muted_on_entry === true;
+  // This kind of meeting may start attendees with microphone and camera off (P3).
+  startAsTheMeetingTypeSays(message);
   // Ask for the others' video before drawing anything: the server and the media server
   // work on it while this page lays itself out (bench/, issue 8). The tiles get their
   // names when the roster is drawn, just below.
@@ -200,7 +207,7 @@ function enterMeeting(message) {
   renderMicrophone();
   renderCamera();
   announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
-  if (room.startMuted) onJoinedMutedNotice();
+  if (room.startMuted || room.cameraHeld) onJoinedMutedNotice();
   showChatHistory(message.chat ?? []);
 }
 
