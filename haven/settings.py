@@ -188,6 +188,42 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
+# Staff single sign-on with OpenID Connect (haven/accounts/oidc.py, docs/deployment.md):
+# off unless HAVEN_OIDC_ISSUER is set. Endpoints come from the issuer's discovery
+# document unless given one by one. The organisation's own settings (SSO required,
+# accounts made on first sign-in, roles from a claim) are set per organisation.
+HAVEN_OIDC_ISSUER = env_str("HAVEN_OIDC_ISSUER", "").rstrip("/")
+HAVEN_OIDC_CLIENT_ID = env_str("HAVEN_OIDC_CLIENT_ID", "")
+HAVEN_OIDC_CLIENT_SECRET = env_str("HAVEN_OIDC_CLIENT_SECRET", "")
+HAVEN_OIDC_ORGANISATION = env_str("HAVEN_OIDC_ORGANISATION", "")
+if HAVEN_OIDC_ISSUER and not (
+    HAVEN_OIDC_CLIENT_ID and HAVEN_OIDC_CLIENT_SECRET and HAVEN_OIDC_ORGANISATION
+):
+    raise ConfigError(
+        "HAVEN_OIDC_ISSUER is set, so HAVEN_OIDC_CLIENT_ID, HAVEN_OIDC_CLIENT_SECRET and "
+        "HAVEN_OIDC_ORGANISATION must be set too (see docs/deployment.md)."
+    )
+HAVEN_OIDC_AUTHORIZATION_ENDPOINT = env_str("HAVEN_OIDC_AUTHORIZATION_ENDPOINT", "")
+HAVEN_OIDC_TOKEN_ENDPOINT = env_str("HAVEN_OIDC_TOKEN_ENDPOINT", "")
+HAVEN_OIDC_JWKS_ENDPOINT = env_str("HAVEN_OIDC_JWKS_ENDPOINT", "")
+HAVEN_OIDC_SCOPES = env_str("HAVEN_OIDC_SCOPES", "openid email profile offline_access")
+HAVEN_OIDC_RECHECK_MINUTES = env_float("HAVEN_OIDC_RECHECK_MINUTES", 10.0)
+if not 0 < HAVEN_OIDC_RECHECK_MINUTES <= 60:
+    raise ConfigError("HAVEN_OIDC_RECHECK_MINUTES must be more than 0 and at most 60.")
+HAVEN_OIDC_TIMEOUT_SECONDS = env_float("HAVEN_OIDC_TIMEOUT_SECONDS", 10.0)
+HAVEN_OIDC_BUTTON_LABEL = env_str(
+    "HAVEN_OIDC_BUTTON_LABEL", "Sign in with your organisation account"
+)
+# mozilla-django-oidc's settings, from those above.
+OIDC_RP_CLIENT_ID = HAVEN_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = HAVEN_OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = HAVEN_OIDC_SCOPES
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = HAVEN_OIDC_TIMEOUT_SECONDS
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+
 # Two-factor sign-in (django-otp): an authenticator app (TOTP) and one-time recovery codes.
 OTP_TOTP_ISSUER = env_str("HAVEN_TOTP_ISSUER", "Haven")
 OTP_TOTP_THROTTLE_FACTOR = 1

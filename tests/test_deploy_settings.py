@@ -112,3 +112,15 @@ def test_a_bad_janus_media_port_range_is_named(tmp_path):
         "s.HAVEN_JANUS_RTP_PORTS", HAVEN_DATA_DIR=str(tmp_path), HAVEN_JANUS_RTP_PORTS="30000-30100"
     )
     assert fine.returncode == 0 and fine.stdout.strip() == "30000-30100"
+
+
+def test_single_sign_on_without_its_client_is_named(tmp_path):
+    result = manage(
+        "check",
+        HAVEN_SECRET_KEY="x" * 50,
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_OIDC_ISSUER="https://login.microsoftonline.com/tenant/v2.0",
+    )
+    assert result.returncode != 0
+    assert "HAVEN_OIDC_CLIENT_ID, HAVEN_OIDC_CLIENT_SECRET and" in result.stderr
+    assert "Traceback" not in result.stderr

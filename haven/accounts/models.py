@@ -3,6 +3,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django_otp.models import Device
 
 from haven.accounts.permissions import StaffRole
 
@@ -18,7 +19,7 @@ class StaffManager(UserManager["User"]):
         return super().create_user(email=email, password=password, **extra)
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A member of staff. Only staff can host (rule U1); attendees are never Users."""
 
     email = models.EmailField("email address", unique=True)
@@ -92,3 +93,82 @@ class StaffSetupLink(models.Model):
 
     def __str__(self) -> str:
         return f"set-up link for {self.user}"
+
+
+class ProviderLink(Device):  # type: ignore[misc]  # django-otp ships no types
+    """A staff account's link to one person at the organisation's OpenID provider.
+
+    The link is the provider's stable subject id with its issuer (never the email address,
+    which the provider may let people change). As a django-otp device it is also how a
+    sign-in counts as two factors when the provider says it checked two: it never takes a
+    code, so no one can use it to pass Haven's own code step.
+    """
+
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_link_per_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="one_link_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"
+
+    def verify_token(self, token: Any) -> bool:
+        return False
+
+
+class ProviderSession(models.Model):
+    """What Haven holds from the provider for one signed-in browser, to ask again whether
+    the person may still sign in (HAVEN_OIDC_RECHECK_MINUTES). Goes with its session."""
+
+    staff_session = models.OneToOneField(
+        StaffSession, on_delete=models.CASCADE, related_name="provider"
+    )
+    link = models.ForeignKey(ProviderLink, on_delete=models.CASCADE, related_name="sessions")
+    refresh_token = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+    # When the provider first failed to answer since the last good check (it may be down).
+    unanswered_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"provider session of {self.staff_session}"
+
+
+class SingleSignOn(models.Model):
+    """How one organisation's staff sign in with its OpenID provider (HAVEN_OIDC_*).
+
+    An administrator sets it with `manage.py single_sign_on` (docs/deployment.md).
+    """
+
+    organisation = models.OneToOneField(
+        "policy.Organisation", on_delete=models.CASCADE, related_name="single_sign_on"
+    )
+    # Local passwords are refused for this organisation's staff.
+    required = models.BooleanField(default=False)
+    # A provider account with no Haven account gets one, with no role (rule P2).
+    create_accounts = models.BooleanField(default=False)
+    # The claim whose values give roles (Entra ID: "roles" for app roles, "groups").
+    roles_claim = models.CharField(max_length=100, blank=True)
+    # Claim value -> Haven role. Empty: roles are given in Haven only.
+    role_map = models.JSONField(default=dict, blank=True)
+    # `acr` values that mean the provider checked two factors ("mfa" in `amr` always does).
+    mfa_acr_values = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"single sign-on of {self.organisation}"
+
+
+class PendingProviderLink(models.Model):
+    """An administrator's leave for one staff account to be linked, once, to the provider
+    account that signs in with the same email address (then the link is by subject id)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="pending_link")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pending link for {self.user}"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.models import Device
 
-from haven.accounts.models import StaffSession, User
+from haven.accounts.models import ProviderLink, StaffSession, User
 from haven.audit.log import Actor, record
 
 PENDING_USER_KEY = "haven_pending_user"
@@ -28,6 +28,8 @@ PENDING_SINCE_KEY = "haven_pending_since"
 PENDING_NEXT_KEY = "haven_pending_next"
 # The second step must follow the first within this time.
 PENDING_LIFETIME = dt.timedelta(minutes=10)
+# Held for a sign-in that came from the organisation's OpenID provider (haven/accounts/oidc.py).
+PROVIDER_KEY = "haven_pending_provider"
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -51,6 +53,8 @@ def count_failed_code(request: HttpRequest, user: User) -> None:
 def begin_second_step(request: HttpRequest, user: User, next_url: str) -> None:
     """The password was right: remember who is halfway through signing in."""
     request.session.cycle_key()
+    # Single sign-on sets its own mark after this; a password sign-in never carries one.
+    request.session.pop(PROVIDER_KEY, None)
     request.session[PENDING_USER_KEY] = user.pk
     request.session[PENDING_SINCE_KEY] = timezone.now().isoformat()
     request.session[PENDING_NEXT_KEY] = next_url
@@ -91,7 +95,7 @@ def complete_sign_in(request: HttpRequest, user: User, device: Device) -> None:
     )
     request.session.save()
     now = timezone.now()
-    StaffSession.objects.create(
+    staff_session = StaffSession.objects.create(
         user=user,
         session_key=request.session.session_key or "",
         signed_in_at=now,
@@ -99,7 +103,13 @@ def complete_sign_in(request: HttpRequest, user: User, device: Device) -> None:
         reauthenticated_at=now,
         user_agent=request.headers.get("user-agent", "")[:200],
     )
-    record("staff.signed_in", Actor.staff(user), second_factor=device.__class__.__name__)
+    from haven.accounts import oidc  # it signs people in through this module
+
+    via: dict[str, Any] = oidc.attach(request, user, staff_session)
+    if via:
+        # Which factors: the provider's own (its `amr` or `acr` said so) or Haven's code.
+        via["two_factors"] = "provider" if isinstance(device, ProviderLink) else "haven"
+    record("staff.signed_in", Actor.staff(user), second_factor=device.__class__.__name__, **via)
 
 
 def current_staff_session(request: HttpRequest) -> StaffSession | None:

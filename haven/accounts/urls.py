@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haven.accounts import views
+from haven.accounts import oidc, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("recovery-codes/", views.new_recovery_codes, name="new_recovery_codes"),
     path("set-up/<str:token>/", views.set_up, name="set_up"),
+    path("single-sign-on/", oidc.Start.as_view(), name="oidc_start"),
+    path("single-sign-on/callback/", oidc.callback, name="oidc_callback"),
 ]

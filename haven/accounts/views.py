@@ -20,7 +20,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts import actions, signin
+from haven.accounts import actions, oidc, signin
 from haven.accounts.decorators import reauthentication_required, staff_required
 from haven.accounts.forms import (
     ChoosePasswordForm,
@@ -29,7 +29,7 @@ from haven.accounts.forms import (
     EnrolForm,
     SignInForm,
 )
-from haven.accounts.models import User
+from haven.accounts.models import ProviderLink, User
 from haven.audit.log import Actor, record
 
 WRONG_CODE = (
@@ -37,7 +37,7 @@ WRONG_CODE = (
 )
 
 
-def _safe_next(request: HttpRequest, candidate: str) -> str:
+def safe_next(request: HttpRequest, candidate: str) -> str:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -57,13 +57,34 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignInForm(request, data=request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next", "")
+    context = {
+        "form": form,
+        "next": next_url,
+        "sso_only": False,
+        "sso_enabled": oidc.enabled(),
+        "sso_label": settings.HAVEN_OIDC_BUTTON_LABEL,
+    }
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        signin.begin_second_step(request, user, _safe_next(request, next_url))
-        if _confirmed_totp(user) is None:
-            return redirect("accounts:enrol")
-        return redirect("accounts:two_factor")
-    return render(request, "registration/login.html", {"form": form, "next": next_url})
+        if oidc.sso_required_for(user):
+            # The organisation requires its own accounts: the password is not enough.
+            record("staff.password_refused", Actor.staff(user), why="single_sign_on_required")
+            context["sso_only"] = True
+            return render(request, "registration/login.html", context, status=403)
+        signin.begin_second_step(request, user, safe_next(request, next_url))
+        return second_step(user)
+    return render(request, "registration/login.html", context)
+
+
+def second_step(user: User) -> HttpResponse:
+    """After the first step (a password, or the provider without two factors): a code."""
+    if _confirmed_totp(user) is None:
+        return redirect("accounts:enrol")
+    return redirect("accounts:two_factor")
+
+
+def redirect_after_sign_in(next_url: str) -> HttpResponse:
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
 
 
 def wait_seconds(devices: list[Device]) -> int:
@@ -214,11 +235,13 @@ def enrol_qr_code(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest) -> HttpResponse:
     """Re-authentication before a sensitive action: password and a code again."""
     user: User = request.user  # type: ignore[assignment]
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         checked = authenticate(request, username=user.email, password=form.cleaned_data["password"])
-        if checked is None or checked.pk != user.pk:
+        if oidc.sso_required_for(user):
+            form.add_error(None, "Your organisation requires its own sign-in: use the button.")
+        elif checked is None or checked.pk != user.pk:
             form.add_error("password", "That password is not right.")
         else:
             device = _check_code(request, user, form)
@@ -229,7 +252,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
         if signin.is_locked_out(request, user.email):
             signin.sign_out(request)
             return locked_out(request)
-    return render(request, "registration/confirm.html", {"form": form, "next": next_url})
+    context = {"form": form, "next": next_url, "sso": _confirms_with_provider(user)}
+    return render(request, "registration/confirm.html", context)
+
+
+def _confirms_with_provider(user: User) -> bool:
+    """Does this person confirm it is them at the provider (not with a password here)?"""
+    return oidc.enabled() and ProviderLink.objects.filter(user=user).exists()
 
 
 @require_POST

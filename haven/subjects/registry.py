@@ -77,6 +77,14 @@ PERSONAL: dict[str, dict[str, Personal]] = {
     "accounts.RoleGrant": {
         "role": P("A staff role they hold", E.KEEP, STAFF_KEPT),
     },
+    "accounts.ProviderLink": {
+        "name": P("Name of their single sign-on link", E.KEEP, STAFF_KEPT),
+        "subject": P("Their id at the organisation's sign-in service", E.KEEP, STAFF_KEPT),
+        "linked_at": P("When it was linked", E.KEEP, STAFF_KEPT),
+    },
+    "accounts.ProviderSession": {
+        "refresh_token": P("The sign-in service's refresh token", E.KEEP, NEVER_EXPORTED),
+    },
     "otp_totp.TOTPDevice": {
         "name": P("Name of their authenticator", E.KEEP, STAFF_KEPT),
         "key": P("Authenticator secret", E.KEEP, NEVER_EXPORTED),
@@ -284,6 +292,27 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         **_all(LINK, "user", "created_by"),
         "token_sha256": HASHED,
         **_all(TECH, "created_at", "expires_at", "used_at"),
+    },
+    "accounts.ProviderLink": {"id": KEY, "user": LINK, "issuer": SERVICE, "confirmed": TECH},
+    "accounts.ProviderSession": {
+        **_all(KEY, "id"),
+        **_all(LINK, "staff_session", "link"),
+        **_all(TECH, "checked_at", "unanswered_since"),
+    },
+    "accounts.SingleSignOn": _all(
+        SERVICE,
+        "id",
+        "organisation",
+        "required",
+        "create_accounts",
+        "roles_claim",
+        "role_map",
+        "mfa_acr_values",
+    ),
+    "accounts.PendingProviderLink": {
+        **_all(KEY, "id"),
+        "user": LINK,
+        **_all(TECH, "created_at", "expires_at"),
     },
     "policy.Organisation": _all(SERVICE, "id", "name", "slug"),
     "policy.PolicyVersion": _all(
@@ -613,6 +642,30 @@ HOLDINGS: tuple[Holding, ...] = (
         _by_user("accounts.StaffSession"),
         ("signed_in_at", "last_seen_at", "user_agent"),
         (),
+        Erasure.KEEP,
+        keep=lambda _row: STAFF_KEPT,
+    ),
+    Holding(
+        "staff_single_sign_on",
+        "accounts.ProviderLink",
+        "Single sign-on links",
+        "Links of that staff account to the organisation's sign-in service",
+        _by_user("accounts.ProviderLink"),
+        ("name", "subject", "linked_at"),
+        ("issuer",),
+        Erasure.KEEP,
+        keep=lambda _row: STAFF_KEPT,
+    ),
+    Holding(
+        "staff_single_sign_on_sessions",
+        "accounts.ProviderSession",
+        "Single sign-on sessions",
+        "What Haven holds from the sign-in service for each signed-in browser (never the token)",
+        lambda org, address: rows("accounts.ProviderSession").filter(
+            link__user__in=_staff(org, address)
+        ),
+        (),
+        ("checked_at",),
         Erasure.KEEP,
         keep=lambda _row: STAFF_KEPT,
     ),

@@ -345,6 +345,7 @@ def live_stack(
     janus_servers: int = 1,
     failover_seconds: float | None = None,
     database: databases.Database | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Start Janus, an SMTP server and Haven in a fresh namespace; stop them all after.
 
@@ -358,6 +359,7 @@ def live_stack(
     namespace, with the same secrets, all in HAVEN_JANUS_SERVERS; ``failover_seconds``:
     HAVEN_JANUS_FAILOVER_SECONDS. ``database``: run on this database (made by the caller,
     e.g. on a private PostgreSQL cluster, tests/harness/postgres.py) instead of a new one.
+    ``extra_env``: more settings for Haven (the single sign-on tests' HAVEN_OIDC_*).
     """
     with (
         contextlib.nullcontext(database)
@@ -370,7 +372,7 @@ def live_stack(
             ws_port=pick_port(), admin_ws_port=pick_port(), ice_interface=namespace.ice_interface
         )
         port, smtp_port = pick_port(), pick_port()
-        env = _environment(folder, port, smtp_port, janus_settings, db)
+        env = {**_environment(folder, port, smtp_port, janus_settings, db), **(extra_env or {})}
         if turn:
             coturn = extras.enter_context(running_coturn(namespace, folder / "turn"))
             env.update(coturn.env, HAVEN_TURN_FORCE_RELAY="true")

@@ -10,6 +10,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from haven.accounts import oidc
 from haven.media.janus_config import JanusSettings, write_janus_config
 from haven.media.janus_process import JanusProcess, JanusStartError
 from haven.records.schedule import retention_schedule
@@ -88,9 +89,15 @@ async def _serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
     """Serve, and run the retention job on its schedule beside it (rule D3)."""
     interval = settings.HAVEN_RETENTION_INTERVAL_MINUTES
     job = asyncio.create_task(retention_schedule(interval)) if interval > 0 else None
+    # Single sign-on: ask the provider again whether each signed-in person may stay.
+    recheck = asyncio.create_task(oidc.recheck_schedule()) if oidc.enabled() else None
     try:
         await server.serve(sockets=sockets)
     finally:
+        if recheck is not None:
+            recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recheck
         if job is not None:
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
