@@ -408,7 +408,13 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
     # axes logs each sign-in at INFO (the account masked); Haven's audit log has them.
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # WeasyPrint (the assurance PDFs) warns of each CSS rule for screens it skips.
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 # Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
 # SDP), one a line: evidence of what reached the media server. Off unless a path is set.

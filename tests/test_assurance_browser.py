@@ -47,6 +47,7 @@ def test_P2_only_coordinators_and_the_service_manager_reach_the_assurance_pack(s
     paths = ["/staff/assurance/"]
     for slug in SLUGS:
         paths += [f"/staff/assurance/{slug}/", f"/staff/assurance/{slug}/download/"]
+        paths.append(f"/staff/assurance/{slug}/download.pdf")
     for who, client in allowed.items():
         assert 'href="/staff/assurance/"' in client.get("/staff/").text, who
         for path in paths:
@@ -59,6 +60,13 @@ def test_P2_only_coordinators_and_the_service_manager_reach_the_assurance_pack(s
         )
         assert download.headers["content-type"] == "text/html; charset=utf-8"
         assert "<style>" in download.text and "Step 7: Sign off" in download.text
+        printed = client.get("/staff/assurance/record-of-processing/download.pdf")
+        assert printed.headers["content-type"] == "application/pdf"
+        assert printed.content.startswith(b"%PDF-")
+        assert re.fullmatch(
+            r'attachment; filename="haven-record-of-processing-V\.01-\d{4}-\d\d-\d\d\.pdf"',
+            printed.headers["content-disposition"],
+        )
     for who, client in refused.items():
         home = client.get("/staff/").text
         assert "/staff/assurance/" not in home, f"the {who} is shown a link to the pack"

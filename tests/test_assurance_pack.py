@@ -5,20 +5,24 @@ out of date, and leave what only people can answer as marked blanks.
 The pages in a real browser (P2, axe, A4 print) are in tests/test_assurance_browser.py.
 """
 
+import io
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
 from django.test import override_settings
+from pypdf import PdfReader
 
 from haven.accounts.models import RoleGrant, User
 from haven.accounts.permissions import Permission, StaffRole, permissions_for
-from haven.assurance import accessibility, documents, rules
+from haven.assurance import accessibility, documents, pdf, rules
 from haven.assurance.drafts import draft_for, drafts_of
 from haven.assurance.models import GeneratedDraft
 from haven.assurance.pack import current_inputs, make_document
+from haven.assurance.views import standalone_html
 from haven.audit.models import AuditEvent
 from haven.policy.loader import DEFAULT_POLICY_FILE, RETENTION_FIELDS, load_policy
 from haven.policy.models import Organisation, PolicyVersion
@@ -316,3 +320,45 @@ def test_the_security_summary_reports_the_configuration_the_key_id_the_chain_and
         text = _text(organisation, Kind.SECURITY, coordinator)
     assert "None: HAVEN_TRANSCRIPT_KEY is not set" in text
     assert "records.E001" in text
+
+
+@pytest.mark.django_db
+def test_each_document_is_a_self_contained_file_and_an_A4_pdf_with_numbered_pages():
+    organisation = load_policy().organisation
+    coordinator = _coordinator(organisation)
+    assert pdf.available()
+    for kind in Kind:
+        document = make_document(organisation, kind)
+        draft = draft_for(organisation, kind, document.inputs, coordinator)
+        html = standalone_html(document, draft)
+        # Nothing to load: the styles are inside, no stylesheet, script or image outside.
+        assert "<style>" in html and "@page" in html
+        assert not re.search(r"<(link|script|img)\b", html)
+        reader = PdfReader(io.BytesIO(pdf.pdf_of(html)))
+        count = len(reader.pages)
+        assert count >= 1
+        for number, page in enumerate(reader.pages, start=1):
+            size = (round(float(page.mediabox.width)), round(float(page.mediabox.height)))
+            assert size == (595, 842), f"{kind}: page {number} is not A4"
+            text = " ".join(page.extract_text().split())
+            assert f"Page {number} of {count}" in text, f"{kind}: page {number} has no number"
+        whole = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+        assert document.title in whole and "End of the" in whole
+        assert f"Number {draft.pk}" in whole
+
+
+def test_the_pdf_loads_nothing_from_anywhere():
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    html = (
+        f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/x.css"></head>'
+        f'<body><img src="http://127.0.0.1:{port}/x.png" alt=""><p>Hello</p></body></html>'
+    )
+    reader = PdfReader(io.BytesIO(pdf.pdf_of(html)))
+    assert "Hello" in reader.pages[0].extract_text()
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nobody came
+    listener.close()
+    with pytest.raises(pdf.FetchRefused):
+        pdf._no_fetching().fetch(f"http://127.0.0.1:{port}/x.png")
