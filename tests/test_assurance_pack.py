@@ -196,6 +196,9 @@ def test_the_DPIA_lists_every_retention_period_every_personal_record_and_every_r
     from haven.subjects.registry import PERSONAL
 
     assert [group.model for group in documents.personal_data()] == list(PERSONAL)
+    # Each record has a name a reader understands, never a model's label.
+    titles = [group.title for group in documents.personal_data()]
+    assert not [title for title in titles if "." in title or ";" in title], titles
     assert set(documents.PERMISSION_WORDS) == set(Permission)
     coordinator = _coordinator(policy.organisation)
     access = {row.role: row for row in documents.role_access(policy.organisation)}
@@ -362,3 +365,34 @@ def test_the_pdf_loads_nothing_from_anywhere():
     listener.close()
     with pytest.raises(pdf.FetchRefused):
         pdf._no_fetching().fetch(f"http://127.0.0.1:{port}/x.png")
+
+
+@pytest.mark.django_db
+def test_the_documents_are_in_plain_english():
+    """Short sentences, no placeholders that read as facts, no Latin abbreviations, no
+    code names where a reader expects words."""
+    organisation = load_policy().organisation
+    coordinator = _coordinator(organisation)
+    for kind in Kind:
+        document = make_document(organisation, kind)
+        draft = draft_for(organisation, kind, document.inputs, coordinator)
+        html = re.sub(
+            r"<code>.*?</code>",
+            "code",
+            render_to_string(
+                "assurance/_document.html",
+                {"document": document, "draft": draft, **document.facts},
+            ),
+            flags=re.S,
+        )
+        prose = [
+            " ".join(re.sub(r"<[^>]+>", " ", part).split())
+            for part in re.findall(r"<(?:p|li)\b[^>]*>(.*?)</(?:p|li)>", html, flags=re.S)
+        ]
+        sentences = [s for text in prose for s in re.split(r"(?<=[.:;])\s+", text) if s]
+        longest = max(sentences, key=lambda s: len(s.split()))
+        assert len(longest.split()) <= 35, f"{kind}: {longest}"
+        text = " ".join(prose)
+        for placeholder in ("e.g.", "i.e.", "etc.", "TODO", "TBC", "lorem", "[", "N/A", "XXX"):
+            assert placeholder not in text, f"{kind}: {placeholder!r}"
+        assert "None" not in re.findall(r"\w+", text), f"{kind}: a Python None shown"

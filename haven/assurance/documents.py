@@ -97,6 +97,15 @@ RETENTION_WORDS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Records the registry reaches in a way of their own (SPECIAL), named for this document.
+SPECIAL_TITLES = {
+    "otp_static.StaticToken": "Recovery codes themselves",
+    "sessions.Session": "Attendees' browser sessions",
+    "records.Transcript": "Chat transcripts",
+    "audit.AuditEvent": "Audit log entries",
+    "audit.AuditIdentity": "Who each pseudonym in the audit log is",
+}
+
 ERASURE_WORDS = {
     Erasure.DELETE: "deleted",
     Erasure.BLANK: "emptied",
@@ -166,7 +175,7 @@ def personal_data() -> list[DataGroup]:
         erasures = sorted({ERASURE_WORDS[personal.erasure] for personal in fields.values()})
         groups.append(
             DataGroup(
-                titles.get(model) or SPECIAL.get(model, model),
+                SPECIAL_TITLES.get(model) or titles.get(model) or SPECIAL.get(model, model),
                 model,
                 [personal.what for personal in fields.values()],
                 ", ".join(erasures),
