@@ -10,6 +10,7 @@ import json
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
@@ -348,6 +349,49 @@ def test_each_document_is_a_self_contained_file_and_an_A4_pdf_with_numbered_page
         whole = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
         assert document.title in whole and "End of the" in whole
         assert f"Number {draft.pk}" in whole
+
+
+def _sticking_out(html: str) -> list[str]:
+    """Boxes WeasyPrint lays out past the right edge of an A4 page's printable area."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure.boxes import MarginBox
+
+    def walk(box: Any) -> Any:
+        yield box
+        for child in getattr(box, "children", None) or []:
+            yield from walk(child)
+
+    found = []
+    for number, page in enumerate(HTML(string=html).render().pages, start=1):
+        page_box = page._page_box
+        right = page.width - page_box.margin_right
+        for child in page_box.children:
+            if isinstance(child, MarginBox):  # the page number, in the margin on purpose
+                continue
+            for box in walk(child):
+                if hasattr(box, "border_box_x") and (
+                    box.border_box_x() + box.border_width() > right + 0.5
+                ):
+                    found.append(f"page {number}: {getattr(box, 'element_tag', '?')}")
+    return found
+
+
+@pytest.mark.django_db
+def test_nothing_is_cut_off_at_the_right_of_an_A4_page():
+    organisation = load_policy().organisation
+    coordinator = _coordinator(organisation)
+    for kind in Kind:
+        document = make_document(organisation, kind)
+        html = standalone_html(
+            document, draft_for(organisation, kind, document.inputs, coordinator)
+        )
+        assert _sticking_out(html) == [], kind
+    # The check finds what sticks out.
+    wide = html.replace(
+        '<h1 id="document-title">', '<div class="x">wide</div><h1 id="document-title">'
+    )
+    wide = wide.replace("</style>", ".x { width: 300mm }</style>")
+    assert _sticking_out(wide) == ["page 1: div"]
 
 
 def test_the_pdf_loads_nothing_from_anywhere():
