@@ -280,6 +280,7 @@ def test_the_accessibility_statement_says_what_the_last_test_run_found_or_that_t
     artefact = tmp_path / "axe.json"
     checks = [
         {"page": "/staff/", "title": "Staff", "passed": 30, "violations": []},
+        {"page": "/staff/", "title": "Staff", "passed": 31, "violations": []},
         {
             "page": "/consent/…",
             "title": "Consent",
@@ -297,7 +298,8 @@ def test_the_accessibility_statement_says_what_the_last_test_run_found_or_that_t
             if s.draft.kind == Kind.ACCESSIBILITY and s.draft.inputs["configuration"]["axe_run"]
         ]
         assert state.current
-    assert "on 2 page states across 2 pages" in text
+    assert "on 3 page states across 2 pages" in text
+    assert "/staff/ Staff 2 0" in text and "/consent/… Consent 1 1" in text
     assert "They found 1 failure" in text
     assert "Form elements must have labels (axe-core rule label), on /consent/…" in text
     # The first draft was made with no record of a test run: it is out of date now.

@@ -44,6 +44,17 @@ class TestRun:
     def violation_count(self) -> int:
         return sum(len(check.violations) for check in self.checks)
 
+    def by_page(self) -> list[tuple[str, str, int, int]]:
+        """Each page checked: its title, how many states of it were checked, and how many
+        failures they had."""
+        pages: dict[str, list[PageCheck]] = {}
+        for check in self.checks:
+            pages.setdefault(check.page, []).append(check)
+        return [
+            (page, checks[0].title, len(checks), sum(len(c.violations) for c in checks))
+            for page, checks in pages.items()
+        ]
+
     def issues(self) -> list[tuple[str, str, list[str]]]:
         """Each distinct violation (rule id, what it is), with the pages it was found on."""
         found: dict[tuple[str, str], list[str]] = {}
