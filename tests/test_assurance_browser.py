@@ -132,11 +132,13 @@ def test_each_document_is_accessible_fits_320px_and_prints_to_A4_with_nothing_cu
             page.set_viewport_size({"width": 1024, "height": 900})
             # The downloaded file stands alone: opened with no server, it is the same
             # document, styled, and as accessible.
-            download = page.request.get(f"{stack.base_url}/staff/assurance/{slug}/download/")
-            assert download.ok
+            # Fetched by the page itself: the browser is in the stack's namespace.
+            downloaded = page.evaluate(
+                "url => fetch(url).then(r => r.text())", f"/staff/assurance/{slug}/download/"
+            )
             offline = context.new_page()
             offline.route("**/*", lambda route: route.abort())
-            offline.set_content(download.text())
+            offline.set_content(downloaded)
             expect(offline.get_by_role("heading", name=TITLES[slug], level=1)).to_be_visible()
             assert offline.evaluate(
                 "() => getComputedStyle(document.querySelector('.to-complete')).borderStyle"
