@@ -96,7 +96,10 @@ _SECRET_PART = re.compile(r"[A-Za-z0-9_-]{20,}|[0-9a-f-]{36}")
 
 
 def _page_name(url: str) -> str:
-    return _SECRET_PART.sub("…", urlsplit(url).path) or "/"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "(a file opened with no server)"  # set_content: a downloaded document
+    return _SECRET_PART.sub("…", parts.path) or "/"
 
 
 def record_axe_result(page: Page, response: dict[str, Any], path: Path = AXE_RESULTS) -> None:
