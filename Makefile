@@ -3,8 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBIAN_RUN := janus
-DEBIAN_TEST := janus coturn chromium iproute2 fonts-dejavu-core redis-server sqlite3 postgresql-client nginx systemd
+DEBIAN_RUN := janus libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+DEBIAN_TEST := janus libpango-1.0-0 libpangoft2-1.0-0 coturn chromium iproute2 fonts-dejavu-core redis-server sqlite3 postgresql-client nginx systemd
 
 .PHONY: help run test test-both-databases bench lint typecheck typecheck-js check demo-password clean
 

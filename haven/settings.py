@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "haven.records",
     "haven.documents",
     "haven.subjects",
+    "haven.assurance",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -410,6 +411,12 @@ if HAVEN_PASSCODE_ADDRESS_FREE_TRIES < 1 or not 1 <= HAVEN_PASSCODE_ADDRESS_WIND
 if not 30 <= HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS <= 3600:
     raise ConfigError("HAVEN_PASSCODE_ADDRESS_MAX_PAUSE_SECONDS must be from 30 to 3600.")
 
+# The accessibility statement (haven/assurance) reports the automated checks of the last
+# test run: the JSON file Haven's browser tests write (tests/harness/browser.py).
+HAVEN_AXE_RESULTS = Path(
+    env_str("HAVEN_AXE_RESULTS", str(BASE_DIR / "var" / "test-artifacts" / "axe-results.json"))
+)
+
 # Prometheus metrics at /metrics (haven/ops/metrics.py): for a scraper that sends this
 # bearer token, or one whose address is in these networks. Neither set: nobody.
 HAVEN_METRICS_TOKEN = env_str("HAVEN_METRICS_TOKEN", "")
@@ -437,7 +444,13 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("HAVEN_LOG_LEVEL", "INFO")},
     # axes logs each sign-in at INFO (the account masked); Haven's audit log has them.
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # WeasyPrint (the assurance PDFs) warns of each CSS rule for screens it skips.
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 # Every request Haven sends to Janus (kind, plugin request, whose handle; no secrets, no
 # SDP), one a line: evidence of what reached the media server. Off unless a path is set.

@@ -30,6 +30,7 @@ urlpatterns = [
     path("staff/policy/", include("haven.policy.urls")),
     path("staff/bans/", include("haven.bans.urls")),
     path("staff/evidence/", include("haven.audit.urls")),
+    path("staff/assurance/", include("haven.assurance.urls")),
     path("staff/subject-access/", include("haven.subjects.urls")),
     path("meetings/", include(_only_for(Permission.HOST_MEETINGS, meeting_urls))),
     path("join/", include("haven.invitations.urls")),

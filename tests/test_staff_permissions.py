@@ -25,6 +25,7 @@ ALL = {"host", "coordinator", "administrator", "service_manager"}
 MANAGERS = {"coordinator", "administrator"}
 OVERSEERS = {"coordinator", "administrator", "service_manager"}
 EVIDENCE = {"coordinator", "service_manager"}  # and a meeting's own host
+ASSURANCE = {"coordinator", "service_manager"}  # the assurance pack (issue 19)
 CSRF_VALUE = re.compile(r'value="[A-Za-z0-9]{64}"')
 
 
@@ -97,6 +98,9 @@ class World:
             (f"/meetings/{self.boss_meeting}/documents/", set()),  # S4: only its host
             ("/staff/evidence/", EVIDENCE),
             (f"/staff/evidence/{self.boss_meeting}/", EVIDENCE),  # not their own meeting
+            ("/staff/assurance/", ASSURANCE),
+            ("/staff/assurance/dpia/", ASSURANCE),
+            ("/staff/assurance/security-summary/download/", ASSURANCE),
             ("/staff/people/", OVERSEERS),
             (f"/staff/people/{self.target_id}/", OVERSEERS),
             ("/staff/people/invite/", MANAGERS),

@@ -51,6 +51,9 @@ class Permission(StrEnum):
     # The compliance evidence of any meeting of the organisation; a host sees their own
     # meetings' evidence through HOST_MEETINGS (haven/audit/evidence.py, access_evidence).
     VIEW_EVIDENCE = "evidence.view"
+    # The assurance documents (haven/assurance): DPIA draft, record of processing,
+    # accessibility statement, security summary.
+    VIEW_ASSURANCE = "assurance.view"
     EXPORT_PERSONAL_DATA = "people.export"
     ERASE_PERSONAL_DATA = "people.erase"
 
@@ -71,7 +74,7 @@ _MANAGERS = frozenset(
 # The table. Roles add up: a coordinator who also hosts has both roles.
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.HOST: frozenset({Permission.HOST_MEETINGS, Permission.SEND_DOCUMENTS}),
-    StaffRole.COORDINATOR: _MANAGERS | {Permission.VIEW_EVIDENCE},
+    StaffRole.COORDINATOR: _MANAGERS | {Permission.VIEW_EVIDENCE, Permission.VIEW_ASSURANCE},
     StaffRole.ADMINISTRATOR: _MANAGERS,
     StaffRole.SERVICE_MANAGER: frozenset(
         {
@@ -81,6 +84,7 @@ ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
             Permission.VIEW_AUDIT,
             Permission.VIEW_ALL_MEETINGS,
             Permission.VIEW_EVIDENCE,
+            Permission.VIEW_ASSURANCE,
         }
     ),
 }

@@ -387,6 +387,14 @@ NOT_PERSONAL: dict[str, dict[str, str]] = {
         "salt": "Random, per note: makes its hash in the chain unguessable",
         "organisation": LINK,
     },
+    # Assurance drafts (haven/assurance): which inputs a document was made from, and by
+    # which member of staff (the link; their details are in the staff account).
+    "assurance.GeneratedDraft": {
+        "id": KEY,
+        **_all(LINK, "organisation", "generated_by"),
+        **_all(SERVICE, "kind", "inputs_sha256", "inputs"),
+        "generated_at": TECH,
+    },
     "audit.AuditCheckpoint": _all(
         AUDIT_CHAIN,
         "id",
