@@ -17,6 +17,7 @@
  *   host-requests.js  what the host asks of an attendee (V3)
  *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
  *   notices.js        errors and screen-reader announcements in plain English
+ *   resume.js         back in our place after a reload or a crash (sessionStorage)
  *   state.js          what they share, and window.haven for the tests
  */
 import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
@@ -40,6 +41,7 @@ import {
 import { announce, clearError, clearStatus, ERROR_WORDS, showError, showStatus } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
+import { back, forgetPlace, keepPlace, noteDevicesAsWeGo, returnToKeptPlace } from "./resume.js";
 import { renderRoster } from "./roster.js";
 import { byId, config, hooks, room, sleep, ui } from "./state.js";
 import { onSoundButton } from "./tiles.js";
@@ -157,6 +159,7 @@ function onWelcome(welcome) {
 function onWaiting(message) {
   if (hooks.state === "waiting" && room.resume) showStatus(RECONNECTED, RECONNECTED_SHOWN_MS);
   room.resume = message.resume || room.resume;
+  keepPlace(room.resume);
   setJoining(false);
   showScreen("waiting");
   showWaitingRoom(message);
@@ -165,6 +168,7 @@ function onWaiting(message) {
 /** @param {JoinedMessage} message */
 function onJoined(message) {
   room.resume = message.resume || room.resume;
+  keepPlace(room.resume);
   enterMeeting(message);
   host?.renderWaitingList(message.waiting ?? [], true);
 }
@@ -180,7 +184,9 @@ function enterMeeting(message) {
   room.me = message.you;
   // This kind of meeting starts attendees muted (P3): the microphone is off when it is
   // first sent (startPublishing), and only we turn it on (V3).
-  room.startMuted = "muted_on_entry" in message && message.muted_on_entry === true;
+  const mutedOnEntry = "muted_on_entry" in message && message.muted_on_entry === true;
+  // Back after a reload: the microphone as it was (off if not known, after a crash).
+  room.startMuted = mutedOnEntry || (back.returned && back.micOff);
   // Ask for the others' video before drawing anything: the server and the media server
   // work on it while this page lays itself out (bench/, issue 8). The tiles get their
   // names when the roster is drawn, just below.
@@ -199,8 +205,9 @@ function enterMeeting(message) {
   });
   renderMicrophone();
   renderCamera();
-  announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
-  if (room.startMuted) onJoinedMutedNotice();
+  const inWords = back.returned ? "You are back in the meeting." : "You are in the meeting.";
+  announce(config.isHost ? `${inWords} You are the host.` : inWords);
+  if (mutedOnEntry) onJoinedMutedNotice();
   showChatHistory(message.chat ?? []);
 }
 
@@ -404,6 +411,7 @@ function finish(reason, hostMessage = "") {
   closeAllMedia();
   clearHostRequest();
   clearError();
+  forgetPlace();
   showEndedMessage(reason, hostMessage);
   showScreen("ended");
   // The server closes the socket after `left` / `meeting_ended`; make sure it goes.
@@ -469,7 +477,10 @@ function setUpMeetingControls() {
       if (event.key === "Escape") cancelEndMeeting();
     });
   }
-  window.addEventListener("pagehide", () => room.connection?.close());
+  window.addEventListener("pagehide", () => {
+    noteDevicesAsWeGo();
+    room.connection?.close();
+  });
 }
 
 setUpPrejoin(openConnection);
@@ -483,3 +494,4 @@ renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;
 hooks.ready = true;
+returnToKeptPlace(openConnection);
