@@ -24,6 +24,7 @@ from tests.harness.flows import Socket
 from tests.harness.stack import Stack
 from tests.test_in_meeting_protocol import Meeting, start_meeting
 from tests.test_S8_access_rechecked_on_join import assert_nothing_logged_at_error
+from tests.test_V3_host_mute_stands import host_muted, publish
 
 
 class Person:
@@ -336,3 +337,18 @@ def test_no_return_once_the_meeting_has_ended(stack):
     with pytest.raises(Exception, match="403"):
         come_back(stack, sam, meeting.id)
     assert details(stack, "room.resumed", meeting.id) == []
+
+
+def test_V3_a_host_mute_stands_after_a_reload_until_the_person_unmutes(stack):
+    meeting = start_meeting(stack)
+    sam = let_in(stack, meeting)
+    publish(sam.socket)
+    meeting.host.send({"type": "mute", "participant": sam.pid})
+    assert sam.socket.expect("muted_by_host") == {"type": "muted_by_host"}
+    reload(sam, meeting)
+    assert come_back(stack, sam, meeting.id)["type"] == "admitted"
+    publish(sam.socket)  # the reloaded page sends its camera and microphone again
+    assert sam.socket.expect("muted_by_host") == {"type": "muted_by_host"}
+    assert host_muted(stack, sam.pid)
+    assert sam.socket.request({"type": "unmute_self"}) == {"type": "unmuted"}
+    assert not host_muted(stack, sam.pid)

@@ -110,6 +110,8 @@ def test_S2_S9_an_attendee_who_reloads_is_back_in_the_meeting_and_seen_without_b
         expect(host.locator("#waiting-list > li", has_text="Sam Carter")).to_have_count(1)
     assert len(ui.audit_about(stack, "room.admitted", meeting.id)) == 1
     resumed = [json.loads(r["details"]) for r in ui.audit_about(stack, "room.resumed", meeting.id)]
-    assert resumed == [{"state": "admitted", "after_close": True}]
+    # (after_close: the old page's socket had closed first, as it does on a reload; the
+    # protocol tests pin that case down, this one does not race the browser for it.)
+    assert [each["state"] for each in resumed] == ["admitted"]
     declined = ui.audit_about(stack, "room.resume_declined", meeting.id)
     assert [json.loads(r["details"]) for r in declined] == [{"because": "not_held"}]
