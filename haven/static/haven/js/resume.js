@@ -72,7 +72,9 @@ export function forgetPlace() {
 export function noteDevicesAsWeGo() {
   const kept = keptPlace();
   if (!kept || hooks.state === "ended") return;
-  const mic = ui.micSelect.value === NO_MICROPHONE ? "none" : room.micTrack?.enabled ? "on" : "off";
+  // In the waiting room nothing is sent yet: the microphone goes on when let in, as ever.
+  const on = hooks.state === "waiting" || Boolean(room.micTrack?.enabled);
+  const mic = ui.micSelect.value === NO_MICROPHONE ? "none" : on ? "on" : "off";
   write({ ...kept, mic, camera: room.cameraWanted });
 }
 
@@ -92,8 +94,10 @@ export async function returnToKeptPlace(connect) {
     if (hooks.state !== "prejoin") return;
     back.returned = true;
     // The answer (`admitted`, `joined` or `waiting`) also goes to its own handler.
-    await connection.request("join", { private_place_confirmed: false, resume: kept.secret });
+    const reply = await connection.request("join", { private_place_confirmed: false, resume: kept.secret });
     clearStatus(RETURNING);
+    // Back in the queue, not the meeting: being let in later is not coming back.
+    if (reply.type === "waiting") back.returned = false;
   } catch (error) {
     back.returned = false;
     notReturned(error);
