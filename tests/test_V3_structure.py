@@ -1,8 +1,10 @@
 """Rule V3 by the structure of the code: nobody but the person can unmute them.
 
-There is exactly one place that builds an unmute for the media server, it names the
-participant's own feed, and the Janus client refuses an unmute sent over any handle but
-that feed's own publisher handle.
+There are exactly two places that build an unmute for the media server: the person's own
+microphone, and their own video held since their meeting's type started it off (P3).
+Each names the participant's own feed, each is called from one handler of a message that
+names nobody, and the Janus client refuses an unmute sent over any handle but that feed's
+own publisher handle.
 """
 
 import ast
@@ -50,17 +52,24 @@ def _callers_of(name: str) -> list[str]:
     return found
 
 
-def test_V3_one_function_builds_an_unmute_and_only_the_person_calls_it():
-    assert _functions_building_an_unmute() == ["media/gateway.py:unmute_own_audio"]
+def test_V3_P3_two_functions_build_an_unmute_and_only_the_person_calls_them():
+    assert sorted(_functions_building_an_unmute()) == [
+        "media/gateway.py:unmute_own_audio",
+        "media/gateway.py:unmute_own_video",
+    ]
     assert _callers_of("unmute_own_audio") == ["room/media_handlers.py:on_unmute_self"]
+    assert _callers_of("unmute_own_video") == ["room/media_handlers.py:on_camera_on_self"]
 
 
 def test_V3_the_protocol_has_no_way_to_unmute_or_start_a_camera_for_someone_else():
     unmute = protocol.UnmuteSelf.model_fields
     assert set(unmute) == {"type", "id"}, "unmute_self must name nobody"
+    camera = protocol.CameraOnSelf.model_fields
+    assert set(camera) == {"type", "id"}, "camera_on_self must name nobody"
     for name in protocol.CLIENT_TYPES:
         assert "unmute" not in name or name == "unmute_self"
-        assert "camera_on" not in name and "video_on" not in name
+        assert "camera_on" not in name or name == "camera_on_self"
+        assert "video_on" not in name
     assert protocol.Ask.model_fields["what"].annotation.__args__ == ("mute", "camera_off")  # type: ignore[union-attr]
 
 

@@ -34,7 +34,7 @@ def change_time(host, meeting_id: str, starts: dt.datetime, minutes: int = 90):
     )
 
 
-def test_D2_the_access_email_carries_a_calendar_request(stack):
+def test_S1_the_access_email_carries_a_calendar_request_without_the_link(stack):
     host, _ = flows.sign_in(stack)
     meeting_id = flows.create_meeting(host, title="Review for Sam")
     invited = flows.invite(stack, host, meeting_id)
@@ -53,7 +53,7 @@ def test_D2_the_access_email_carries_a_calendar_request(stack):
     assert "/join/" not in raw
 
 
-def test_D2_a_new_time_updates_the_same_event_with_a_higher_sequence(stack):
+def test_calendar_a_new_time_updates_the_same_event_with_a_higher_sequence(stack):
     host, _ = flows.sign_in(stack)
     meeting_id = flows.create_meeting(host)
     invited = flows.invite(stack, host, meeting_id)
@@ -82,7 +82,7 @@ def test_D2_a_new_time_updates_the_same_event_with_a_higher_sequence(stack):
     assert json.loads(row["details"])["duration_minutes"] == 90
 
 
-def test_D2_a_cancelled_meeting_sends_a_cancel_for_the_same_event(stack):
+def test_calendar_a_cancelled_meeting_sends_a_cancel_for_the_same_event(stack):
     host, _ = flows.sign_in(stack)
     meeting_id = flows.create_meeting(host)
     invited = flows.invite(stack, host, meeting_id)
@@ -109,7 +109,7 @@ def test_D2_a_cancelled_meeting_sends_a_cancel_for_the_same_event(stack):
     assert stack.audit("meeting.cancelled")
 
 
-def test_D2_a_cancelled_invitation_cancels_its_event(stack):
+def test_calendar_a_cancelled_invitation_cancels_its_event(stack):
     host, _ = flows.sign_in(stack)
     meeting_id = flows.create_meeting(host)
     invited = flows.invite(stack, host, meeting_id)

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 from tests.harness import database, flows
 from tests.test_in_meeting_protocol import admitted, arrive, start_meeting
@@ -44,6 +45,18 @@ def test_chat_is_rate_limited_and_the_connection_survives(stack):
     one, _, _ = admitted(stack, meeting, "Oli One")
     codes = [one.request({"type": "chat", "text": f"message {n}"}).get("code") for n in range(8)]
     assert "rate_limited" in codes
+    assert codes.index("rate_limited") == 5  # the allowance is 5 at once
+    # The same connection goes on: once the allowance refills (one every 2 s), a message
+    # is sent and reaches the host, and nothing was closed meanwhile.
+    deadline = time.monotonic() + 10
+    while (reply := one.request({"type": "chat", "text": "after the wait"}))["type"] == "error":
+        assert reply["code"] == "rate_limited", reply
+        assert time.monotonic() < deadline, "the allowance never came back"
+        time.sleep(0.25)
+    assert reply["type"] == "chat_sent", reply
+    while (heard := meeting.host.expect("chat")["message"])["text"] != "after the wait":
+        assert heard["text"].startswith("message "), heard
+    assert one.request({"type": "hello", "protocol": 1})["type"] == "welcome"
 
 
 def test_the_host_removes_a_message_for_everyone_and_history_comes_back_on_reconnect(stack):

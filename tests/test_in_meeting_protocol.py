@@ -90,6 +90,7 @@ def host_messages(target: str, host_pid: str) -> list[dict[str, Any]]:
         {"type": "ask", "participant": None, "what": "camera_off"},
         {"type": "mute", "participant": host_pid},
         {"type": "mute", "participant": None},
+        {"type": "lower_hand", "participant": host_pid},
         {"type": "publish", "source": "screen", "jsep": {"type": "offer", "sdp": SCREEN_OFFER}},
         {"type": "unpublish", "source": "screen"},
         {"type": "end_meeting"},

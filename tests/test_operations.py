@@ -48,6 +48,13 @@ def test_healthz_answers_without_touching_the_database(client, django_assert_num
     assert "no-cache" in response["Cache-Control"]
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:  # it ended just now
+        return b""
+
+
 def open_database_connections(stack) -> int:
     """How many connections the live Haven process holds to its database now."""
     if stack.db.kind == "postgres":
@@ -56,9 +63,8 @@ def open_database_connections(stack) -> int:
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         return int(database.query(stack, sql)[0]["n"])
-    [server] = [
-        p.pid for p in stack.processes if b"serve" in Path(f"/proc/{p.pid}/cmdline").read_bytes()
-    ]
+    # Only the processes still running (a fault test's Redis, say, may have ended).
+    [server] = [p.pid for p in stack.processes if p.poll() is None and b"serve" in _cmdline(p.pid)]
     links = []
     for fd in Path(f"/proc/{server}/fd").iterdir():
         with contextlib.suppress(OSError):

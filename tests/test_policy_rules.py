@@ -88,3 +88,23 @@ def test_S4_documents_are_emailed_only_while_the_meeting_is_open():
     assert rules.may_email_document(MeetingState.SCHEDULED)
     assert rules.may_email_document(MeetingState.LIVE)
     assert not rules.may_email_document(MeetingState.ENDED)
+
+
+def test_S2_anyone_in_the_meeting_raises_their_own_hand_and_nobody_waiting_does():
+    for role in Role:
+        assert rules.may_raise_hand(Presence.ADMITTED, MeetingState.LIVE)
+        assert rules.may_lower_hand(role, Presence.ADMITTED, MeetingState.LIVE, own=True)
+    for presence in (Presence.CONNECTED, Presence.WAITING, Presence.LEFT):
+        assert rules.may_raise_hand(presence, MeetingState.LIVE).code == "not_allowed"
+        lowering = rules.may_lower_hand(Role.ATTENDEE, presence, MeetingState.LIVE, own=True)
+        assert lowering.code == "not_allowed"
+    assert rules.may_raise_hand(Presence.ADMITTED, MeetingState.ENDED).code == "meeting_ended"
+
+
+def test_only_the_host_lowers_someone_elses_hand():
+    assert rules.may_lower_hand(Role.HOST, Presence.ADMITTED, MeetingState.LIVE, own=False)
+    for presence in Presence:
+        refused = rules.may_lower_hand(Role.ATTENDEE, presence, MeetingState.LIVE, own=False)
+        assert refused.code == "not_allowed"
+    ended = rules.may_lower_hand(Role.HOST, Presence.ADMITTED, MeetingState.ENDED, own=False)
+    assert ended.code == "meeting_ended"

@@ -147,7 +147,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     meeting and by person. A person is entered by email address, posted (never in a URL)
     and turned into the pseudonym the log uses; the filtered page's URL holds only that."""
     organisation_id = request.user.organisation_id  # type: ignore[union-attr]
-    meetings = Meeting.objects.filter(organisation_id=organisation_id).order_by("-starts_at")
+    meetings = Meeting.objects.filter(organisation_id=organisation_id).order_by("-starts_at", "-id")
     form = AuditFilterForm(request.POST or None, meetings=meetings)
     if request.method == "POST":
         if form.is_valid():

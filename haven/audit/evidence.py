@@ -63,6 +63,8 @@ REFUSAL_WORDS = {
     "chat": "a chat message",
     "publish": "sending media",
     "share_screen": "sharing a screen",
+    "raise_hand": "raising a hand",
+    "lower_hand": "lowering a hand",
 }
 
 

@@ -29,7 +29,7 @@ def evidence_index(request: HttpRequest) -> HttpResponse:
     meetings = (
         Meeting.objects.filter(organisation_id=_staff(request).organisation_id)
         .select_related("host", "meeting_type")
-        .order_by("-starts_at")
+        .order_by("-starts_at", "-id")
     )
     page = Paginator(meetings, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "audit/evidence_index.html", {"page": page})

@@ -365,6 +365,7 @@ class ParticipantMedia:
         self.feed_id: int | None = None
         self._private_id: int | None = None
         self.audio_mid = ""
+        self.video_mid = ""
         self._display = ""
         self._screen: JanusHandle | None = None
         self.screen_feed_id: int | None = None
@@ -420,7 +421,8 @@ class ParticipantMedia:
             )
         if jsep is None or jsep.get("type") != "answer" or self.feed_id is None:
             raise MediaError("media server sent no SDP answer")
-        self.audio_mid = _audio_mid(data)
+        self.audio_mid = _stream_mid(data, "audio")
+        self.video_mid = _stream_mid(data, "video")
         return self.feed_id, str(jsep["sdp"])
 
     async def _publish_screen(self, offer_sdp: str) -> tuple[int, str]:
@@ -470,6 +472,24 @@ class ParticipantMedia:
             "room": self._room_id,
             "id": self.feed_id,
             "mid": self.audio_mid,
+            "mute": False,
+        }
+        with _media_errors():
+            await handle.request(body)
+
+    async def unmute_own_video(self) -> None:
+        """Let this participant's OWN video through again, muted since their meeting's type
+        started them with the camera off (rule P3): the only other unmute Haven sends, as
+        unmute_own_audio, over their own publisher handle for their own feed (V3)."""
+        handle = self._publisher_handle()
+        if self.feed_id is None or not self.video_mid:
+            return  # nothing published, so nothing muted
+        body = {
+            "request": "moderate",
+            "secret": self._room_secret,
+            "room": self._room_id,
+            "id": self.feed_id,
+            "mid": self.video_mid,
             "mute": False,
         }
         with _media_errors():
@@ -563,10 +583,11 @@ class ParticipantMedia:
         return relay
 
 
-def _audio_mid(configured: dict[str, Any]) -> str:
-    """The mid of the audio stream in a ``configured`` event ("" if none)."""
+def _stream_mid(configured: dict[str, Any], kind: str) -> str:
+    """The mid of the first ``kind`` ("audio", "video") stream in a ``configured`` event
+    ("" if none)."""
     for stream in configured.get("streams", []):
-        if isinstance(stream, dict) and stream.get("type") == "audio":
+        if isinstance(stream, dict) and stream.get("type") == kind:
             return str(stream.get("mid", ""))
     return ""
 

@@ -53,7 +53,7 @@ def upcoming(user: User) -> list[UpcomingMeeting]:
         Meeting.objects.filter(host=user)
         .exclude(state=Meeting.State.ENDED)
         .select_related("meeting_type")
-        .order_by("starts_at")
+        .order_by("starts_at", "id")
     )
     found = []
     for meeting in meetings:
@@ -73,4 +73,4 @@ def upcoming(user: User) -> list[UpcomingMeeting]:
 def past(user: User) -> list[Meeting]:
     """The host's ended or cancelled meetings, newest first."""
     ended = Meeting.objects.filter(host=user, state=Meeting.State.ENDED)
-    return list(ended.select_related("meeting_type").order_by("-starts_at")[:PAST_SHOWN])
+    return list(ended.select_related("meeting_type").order_by("-starts_at", "-id")[:PAST_SHOWN])

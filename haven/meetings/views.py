@@ -56,7 +56,9 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
             return redirect("meetings:detail", meeting_id=meeting.public_id)
         return dashboard.page(request, user, form, status=400)
     meetings = Meeting.objects.filter(host=user).select_related("meeting_type")
-    return render(request, "meetings/list.html", {"meetings": meetings.order_by("-starts_at")})
+    return render(
+        request, "meetings/list.html", {"meetings": meetings.order_by("-starts_at", "-id")}
+    )
 
 
 @login_required

@@ -163,7 +163,9 @@ class MeetingTypeDraftForm(forms.Form):
         max_value=100,
         help_text="Not counting the host. From 1 to 100.",
     )
-    attendees_start_muted = forms.BooleanField(label="Attendees start muted", required=False)
+    attendees_start_muted = forms.BooleanField(
+        label="Attendees start with microphone and camera off", required=False
+    )
     transcript_retention_days = forms.IntegerField(
         label="Keep a kept chat transcript for (days)",
         min_value=1,

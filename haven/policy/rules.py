@@ -152,6 +152,25 @@ def may_chat(presence: Presence, meeting: MeetingState) -> Decision:
     return ALLOW
 
 
+def may_raise_hand(presence: Presence, meeting: MeetingState) -> Decision:
+    """Raise or lower your own hand: anyone in the meeting, the host too, never the waiting
+    room (S2). Only your own: the message names nobody, so nobody raises another's hand."""
+    if meeting is MeetingState.ENDED:
+        return MEETING_OVER
+    if presence is not Presence.ADMITTED:
+        return NOT_IN_MEETING
+    return ALLOW
+
+
+def may_lower_hand(
+    actor: Role, actor_presence: Presence, meeting: MeetingState, *, own: bool
+) -> Decision:
+    """Lower your own hand (as may_raise_hand); lower someone else's: the host only."""
+    if own:
+        return may_raise_hand(actor_presence, meeting)
+    return may_moderate(actor, actor_presence, meeting)
+
+
 def may_receive_meeting_events(presence: Presence) -> bool:
     """Roster, feeds and chat reach only people in the meeting (rule S2)."""
     return presence is Presence.ADMITTED

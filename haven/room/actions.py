@@ -159,6 +159,7 @@ class Snapshot(BaseModel):
 
     roster: list[p.Person]
     feeds: list[p.Feed]
+    hands: list[p.Hand] = []
 
 
 # Someone's chat so far, passed with their `admitted` between connections.
@@ -441,12 +442,15 @@ def do_leave(
     if channel_name is not None and participant.channel_name != channel_name:
         return False
     was = participant.state
+    had_hand = participant.hand_raised_at is not None
     participant.state = Participant.State.LEFT
     participant.left_because = because
     participant.left_at = timezone.now()
+    participant.hand_raised_at = None  # a hand goes down as its person leaves
     if not keep_place:
         participant.resume_hash = ""
-    participant.save(update_fields=["state", "left_because", "left_at", "resume_hash"])
+    fields = ["state", "left_because", "left_at", "hand_raised_at", "resume_hash"]
+    participant.save(update_fields=fields)
     meeting = participant.meeting
     record("room.left", actor, meeting=meeting, was=was, because=because)
     for feed_id in (participant.feed_id, participant.screen_feed_id):
@@ -454,6 +458,8 @@ def do_leave(
             groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
     if was == Participant.State.ADMITTED:
         send_roster(meeting)
+        if had_hand:
+            send_hands(meeting)
     else:
         send_waiting_list(meeting)
     return True
@@ -490,7 +496,10 @@ def _admit(meeting: Meeting, target: Participant, identity: Identity, muted: boo
     target.state = Participant.State.ADMITTED
     target.admitted_at = timezone.now()
     target.admitted_by = identity.user
-    target.save(update_fields=["state", "admitted_at", "admitted_by"])
+    # Rule P3, enforced on the media server: their first feed is muted, its video too.
+    target.muted_on_entry = target.camera_off_on_entry = muted
+    fields = ["state", "admitted_at", "admitted_by", "muted_on_entry", "camera_off_on_entry"]
+    target.save(update_fields=fields)
     record(
         "room.admitted",
         identity.actor,
@@ -522,14 +531,17 @@ def _let_in(
     meant hundreds of sessions opened in one burst, competing with telling the rest that
     they are in, and then closed when they leave (bench/: 500 let in at once).
     """
-    # Rule P3: in a meeting type whose attendees start muted, their page turns their
-    # microphone off as they come in and tells them so; only they turn it on (V3).
+    # Rule P3: in a meeting type whose attendees start muted, they come in with their
+    # microphone and camera off: their page is told, and their feed is muted on the
+    # media server until they turn each on themselves (V3). Never the host.
     muted = capacity.attendees_start_muted(meeting)
     for target in targets:
         _admit(meeting, target, identity, muted)
     admitted = _admitted(meeting)
     people = _roster_of(admitted, Role.ATTENDEE)  # nobody let in is the host
-    snapshot = Snapshot(roster=people, feeds=_feeds_of(admitted)).model_dump_json()
+    snapshot = Snapshot(
+        roster=people, feeds=_feeds_of(admitted), hands=_hands_of(admitted)
+    ).model_dump_json()
     chats = histories(meeting.pk, targets)
     after = groups.AfterCommit()
     for target in targets:
@@ -635,11 +647,15 @@ def _give_up_places_of_people_away(meeting: Meeting, identity: Identity) -> None
         record("room.place_given_up", identity.actor, meeting=meeting, invitation=each.invitation)
 
 
-def _end_presence(target: Participant, because: str) -> None:
+def _end_presence(target: Participant, because: str) -> bool:
+    """They are gone, their hand down with them. Returns whether it was raised."""
+    had_hand = target.hand_raised_at is not None
     target.state = Participant.State.LEFT
     target.left_because = because
     target.left_at = timezone.now()
-    target.save(update_fields=["state", "left_because", "left_at"])
+    target.hand_raised_at = None
+    target.save(update_fields=["state", "left_because", "left_at", "hand_raised_at"])
+    return had_hand
 
 
 @transaction.atomic
@@ -690,13 +706,16 @@ def do_remove(
     )
     # Every connection of this person goes: a second device too.
     feeds_gone: list[int] = []
+    had_hand = False
     for each in meeting.participants.filter(invitation=invitation, state__in=live):
         feeds_gone += [f for f in (each.feed_id, each.screen_feed_id) if f is not None]
-        _end_presence(each, LeftBecause.BANNED if ban else LeftBecause.REMOVED)
+        had_hand |= _end_presence(each, LeftBecause.BANNED if ban else LeftBecause.REMOVED)
         groups.signal_on_commit(each.channel_name, {"type": "room.removed"})
     for feed_id in feeds_gone:
         groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
     send_roster(meeting)
+    if had_hand:
+        send_hands(meeting)
     send_waiting_list(meeting)
     return feeds_gone
 
@@ -745,13 +764,48 @@ def host_mute_stands(participant: Participant) -> bool:
     return Participant.objects.filter(pk=participant.pk, host_muted=True).exists()
 
 
+@dataclass(frozen=True)
+class StandingMutes:
+    """What stays muted on the media server for this person's next feed until they
+    lift it themselves (V3): the host's mute, and the meeting type's start (P3)."""
+
+    host_muted: bool = False
+    muted_on_entry: bool = False
+    camera_off_on_entry: bool = False
+
+    @property
+    def audio(self) -> bool:
+        return self.host_muted or self.muted_on_entry
+
+
+def standing_mutes(participant: Participant) -> StandingMutes:
+    row = Participant.objects.filter(pk=participant.pk)
+    fields = ("host_muted", "muted_on_entry", "camera_off_on_entry")
+    found = row.values_list(*fields).first()
+    return StandingMutes(*found) if found is not None else StandingMutes()
+
+
 @transaction.atomic
 def do_unmute_self(participant: Participant, actor: Actor) -> bool:
-    """The person lifts the host's mute from themself: the only way it is lifted (V3).
-    Returns whether the host had muted them."""
-    lifted = Participant.objects.filter(pk=participant.pk, host_muted=True).update(host_muted=False)
-    if lifted:
+    """The person lifts the host's mute from themself, or the muted start of their
+    meeting's type (P3): the only way either is lifted (V3). Returns whether the host
+    had muted them."""
+    mine = Participant.objects.filter(pk=participant.pk)
+    lifted = mine.filter(host_muted=True).update(host_muted=False)
+    started_muted = mine.filter(muted_on_entry=True).update(muted_on_entry=False)
+    if lifted or started_muted:
         record("room.unmuted_self", actor, meeting=participant.meeting)
+    return bool(lifted)
+
+
+@transaction.atomic
+def do_camera_on_self(participant: Participant, actor: Actor) -> bool:
+    """The person turns their own camera on in a meeting whose type starts cameras off
+    (P3): the only way that hold on their video is lifted (V3). Returns whether it stood."""
+    mine = Participant.objects.filter(pk=participant.pk, camera_off_on_entry=True)
+    lifted = mine.update(camera_off_on_entry=False)
+    if lifted:
+        record("room.camera_on_self", actor, meeting=participant.meeting)
     return bool(lifted)
 
 
@@ -762,6 +816,88 @@ def _admitted_attendees(meeting: Meeting, public_id: str | None) -> list[Partici
         state=Participant.State.ADMITTED, invitation__isnull=False
     )
     return list(admitted)
+
+
+# Raised hands
+
+
+def hands(meeting: Meeting) -> list[p.Hand]:
+    """The raised hands of everyone in the meeting, in the order raised."""
+    raised = meeting.participants.filter(
+        state=Participant.State.ADMITTED, hand_raised_at__isnull=False
+    )
+    return _hands_of(raised.only("pk", "public_id", "hand_raised_at"))
+
+
+def _hands_of(participants: Iterable[Participant]) -> list[p.Hand]:
+    raised = sorted(
+        (each for each in participants if each.hand_raised_at is not None),
+        key=lambda each: (each.hand_raised_at, each.pk),
+    )
+    return [
+        p.Hand(participant=each.public_id, raised_at=each.hand_raised_at.isoformat())  # type: ignore[union-attr]
+        for each in raised
+    ]
+
+
+def send_hands(meeting: Meeting) -> None:
+    """The raised hands, in order, to everyone in the meeting (never the waiting room)."""
+    groups.send_on_commit(groups.in_meeting(meeting), p.Hands(hands=hands(meeting)))
+
+
+def _hands_to(participant: Participant, meeting: Meeting) -> None:
+    """Nothing changed: the hands as they are, to the sender only, so their page agrees."""
+    groups.send_on_commit(participant.channel_name, p.Hands(hands=hands(meeting)), group=False)
+
+
+def _lock_row(participant: Participant) -> None:
+    participant.refresh_from_db(from_queryset=Participant.objects.select_for_update(no_key=True))
+
+
+@transaction.atomic
+def do_raise_hand(participant: Participant, actor: Actor) -> None:
+    """Raise your own hand: anyone in the meeting, never the waiting room. A hand already
+    up keeps its place in the order. Raising a hand changes nothing else (no unmute: V3)."""
+    _lock_row(participant)
+    meeting = participant.meeting
+    require(rules.may_raise_hand(presence(participant), meeting_state(meeting)))
+    if participant.hand_raised_at is not None:
+        _hands_to(participant, meeting)
+        return
+    participant.hand_raised_at = timezone.now()
+    participant.save(update_fields=["hand_raised_at"])
+    record("room.hand_raised", actor, meeting=meeting)
+    send_hands(meeting)
+
+
+@transaction.atomic
+def do_lower_hand(
+    participant: Participant, identity: Identity, target_public_id: str | None
+) -> None:
+    """Lower your own hand (no target, or your own id), or, the host only, anyone's in
+    the meeting. The policy is asked before the target is looked for."""
+    own = target_public_id in (None, participant.public_id)
+    if own:
+        _lock_row(participant)
+        meeting = participant.meeting
+        actor_presence = presence(participant)
+    else:
+        meeting = Meeting.lock(identity.meeting.pk)
+        participant.refresh_from_db()
+        actor_presence = presence(participant)
+    require(rules.may_lower_hand(identity.role, actor_presence, meeting_state(meeting), own=own))
+    target = participant
+    if not own:
+        assert target_public_id is not None
+        target = _target(meeting, target_public_id, Participant.State.ADMITTED)
+        _lock_row(target)
+    if target.hand_raised_at is None:
+        _hands_to(participant, meeting)
+        return
+    target.hand_raised_at = None
+    target.save(update_fields=["hand_raised_at"])
+    record("room.hand_lowered", identity.actor, meeting=meeting, own=own)
+    send_hands(meeting)
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from haven.room import protocol as p
 from haven.room.access import access_room
 from haven.room.actions import Refused
 from haven.room.connection import CLOSE_BAD_VERSION, CLOSE_NORMAL, CLOSE_TRY_AGAIN_LATER
+from haven.room.hand_handlers import HandHandlers
 from haven.room.host_handlers import HostHandlers
 from haven.room.media import MEDIA_FAILURES, forget_placement
 from haven.room.media_handlers import MediaHandlers
@@ -61,7 +62,7 @@ LOCKED_MESSAGE = (
 )
 
 
-class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
+class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers, HandHandlers):
     """One person's connection to one meeting."""
 
     staff_session_touched = float("-inf")
@@ -238,7 +239,11 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             # Resumed on this connection, still admitted: the meeting as it is now.
             await self.enter_meeting()
             snapshot = await database_sync_to_async(_snapshot)(self.identity.meeting)
-            await self.send_admitted(snapshot, message.id)
+            # What of the meeting type's muted start they have not lifted yet (P3).
+            held = await database_sync_to_async(actions.standing_mutes)(entry.participant)
+            await self.send_admitted(
+                snapshot, message.id, muted=held.muted_on_entry, camera_off=held.camera_off_on_entry
+            )
         else:
             waiting = await database_sync_to_async(self.waiting)()
             await self.send_message(waiting.model_copy(update={"resume": entry.resume}), message.id)
@@ -303,8 +308,9 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             assert self.participant is not None
             self.start_opening_media(self.participant)
         await self.enter_meeting()
+        muted = event.get("muted_on_entry", False)  # the camera too (P3)
         await self.send_admitted(
-            event["snapshot"], chat_json=event["chat"], muted=event.get("muted_on_entry", False)
+            event["snapshot"], chat_json=event["chat"], muted=muted, camera_off=muted
         )
 
     async def send_admitted(
@@ -313,6 +319,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
         request_id: Any = None,
         chat_json: str | None = None,
         muted: bool = False,
+        camera_off: bool = False,
     ) -> None:
         """`admitted`, with the chat so far: read in the admission (chat_json), or now (a
         person who resumed their place)."""
@@ -329,7 +336,9 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             roster=snapshot.roster,
             feeds=snapshot.feeds,
             chat=chat_so_far,
+            hands=snapshot.hands,
             muted_on_entry=True if muted else None,  # rule P3
+            camera_off_on_entry=True if camera_off else None,
             **ice_configuration(),
         )
         await self.send_message(admitted, request_id)
@@ -401,6 +410,7 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers):
             feeds=actions.feeds(meeting),
             waiting=actions.waiting(meeting),
             chat=chat.history(self.participant),
+            hands=actions.hands(meeting),
             **ice_configuration(),
         )
 
@@ -432,7 +442,7 @@ async def _release_unless_resumed(participant: Participant, actor: Any, channel_
 
 def _snapshot(meeting: Meeting) -> str:
     return actions.Snapshot(
-        roster=actions.roster(meeting), feeds=actions.feeds(meeting)
+        roster=actions.roster(meeting), feeds=actions.feeds(meeting), hands=actions.hands(meeting)
     ).model_dump_json()
 
 

@@ -29,7 +29,8 @@ _MEDIA_LINE = re.compile(r"^m=(audio|video|application)\s", re.MULTILINE)
 
 
 class MediaHandlers(RoomConnection):
-    """publish, unpublish, subscribe, subscribe_answer, trickle, unmute_self."""
+    """publish, unpublish, subscribe, subscribe_answer, trickle, unmute_self,
+    camera_on_self."""
 
     async def on_publish(self, message: p.Publish) -> None:
         participant = await self.require_media()
@@ -50,12 +51,23 @@ class MediaHandlers(RoomConnection):
         """The host muted this person and they have not unmuted themselves: their new feed
         (after a resume, a media server restart or a move) is muted too, before any of its
         sound can flow (rule V3: nobody is unmuted by anyone else, Haven included).
-        Returns whether it was; the caller tells them again."""
-        stands = await database_sync_to_async(actions.host_mute_stands)(participant)
-        if not stands or media.feed_id is None or not media.audio_mid:
+        Returns whether it was; the caller tells them again.
+
+        So is the feed of someone let in to a meeting whose type starts attendees muted
+        with their camera off (P3), until they turn each on themselves: their first feed
+        sends no sound and no picture to anyone, whatever their page sends."""
+        held = await database_sync_to_async(actions.standing_mutes)(participant)
+        if media.feed_id is None:
             return False
         gateway = await self.media_room()
-        await gateway.mute(self.identity.meeting.room_key, media.feed_id, media.audio_mid)
+        room_key = self.identity.meeting.room_key
+        if held.camera_off_on_entry and media.video_mid:
+            await gateway.mute(room_key, media.feed_id, media.video_mid)
+        if not held.audio or not media.audio_mid:
+            return False
+        await gateway.mute(room_key, media.feed_id, media.audio_mid)
+        if not held.host_muted:
+            return False  # the meeting type's start: their page knows, from `admitted`
         # No personal data in it: that the meeting's standing mute was applied again.
         await database_sync_to_async(record)(
             "room.mute_reapplied", Actor.system(), meeting=self.identity.meeting
@@ -100,6 +112,15 @@ class MediaHandlers(RoomConnection):
             await self.media.unmute_own_audio()
         await database_sync_to_async(actions.do_unmute_self)(participant, self.identity.actor)
         await self.send_message(p.Unmuted(), message.id)
+
+    async def on_camera_on_self(self, message: p.CameraOnSelf) -> None:
+        """Only ever the sender's own video, muted since their meeting's type started
+        them with the camera off (P3): the message names nobody (rule V3)."""
+        participant = await self.require_media()
+        if self.media is not None:
+            await self.media.unmute_own_video()
+        await database_sync_to_async(actions.do_camera_on_self)(participant, self.identity.actor)
+        await self.send_message(p.CameraOn(), message.id)
 
     async def require_media_and_feed(self, feed_id: int) -> Participant:
         """require_media(), and the feed is someone else's in this meeting: both read in

@@ -56,6 +56,14 @@ class Participant(models.Model):
     # connection, so that it holds for their next feed too: after a resume on another
     # process, a media server restart or a move to another media server (rule V3).
     host_muted = models.BooleanField(default=False, help_text="Rule V3.")
+    # Let in to a meeting whose type starts attendees muted with their camera off (P3):
+    # their microphone, and their video, stay muted on the media server, from their first
+    # feed on, until they turn each on themselves (unmute_self, camera_on_self: V3).
+    muted_on_entry = models.BooleanField(default=False, help_text="Rule P3.")
+    camera_off_on_entry = models.BooleanField(default=False, help_text="Rule P3.")
+    # When they raised their hand; null while it is down. On the row, not the connection,
+    # so that it survives a resume, and hands are shown in the order raised.
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     admitted_by = models.ForeignKey(

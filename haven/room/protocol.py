@@ -142,6 +142,25 @@ class UnmuteSelf(_ClientMessage):
     type: Literal["unmute_self"]
 
 
+class CameraOnSelf(_ClientMessage):
+    """Names nobody, as unmute_self: only the sender's own camera (P3, V3)."""
+
+    type: Literal["camera_on_self"]
+
+
+class RaiseHand(_ClientMessage):
+    """Your own hand only: there is no field naming anyone, so nobody raises another's."""
+
+    type: Literal["raise_hand"]
+
+
+class LowerHand(_ClientMessage):
+    """Your own hand (no `participant`, or your own id); the host may name anyone's."""
+
+    type: Literal["lower_hand"]
+    participant: PublicId | None = None
+
+
 class Subscribe(_ClientMessage):
     type: Literal["subscribe"]
     feed: FeedId
@@ -193,6 +212,9 @@ CLIENT_MODELS = (
     Ask,
     Mute,
     UnmuteSelf,
+    CameraOnSelf,
+    RaiseHand,
+    LowerHand,
     Publish,
     Unpublish,
     Subscribe,
@@ -216,6 +238,9 @@ ClientMessage = Annotated[
     | Ask
     | Mute
     | UnmuteSelf
+    | CameraOnSelf
+    | RaiseHand
+    | LowerHand
     | Publish
     | Unpublish
     | Subscribe
@@ -414,6 +439,13 @@ class ChatItem(_Strict):
     has_link: bool
 
 
+class Hand(_Strict):
+    """A raised hand: whose, and when it went up."""
+
+    participant: str
+    raised_at: str
+
+
 class Welcome(_ServerMessage):
     type: Literal["welcome"] = "welcome"
     protocol: int = PROTOCOL_VERSION
@@ -429,6 +461,8 @@ class Joined(_ServerMessage):
     feeds: list[Feed]
     waiting: list[Person]
     chat: list[ChatItem]
+    # Raised hands, in the order raised.
+    hands: list[Hand] = []
     resume: str = ""
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
@@ -459,11 +493,15 @@ class Admitted(_ServerMessage):
     roster: list[Person]
     feeds: list[Feed]
     chat: list[ChatItem]
+    # Raised hands, in the order raised.
+    hands: list[Hand] = []
     # Only when the deployment has TURN (haven/media/turn.py); relay_only only in tests.
     ice_servers: list[IceServer] | None = None
     relay_only: bool | None = None
-    # True when the meeting's type has attendees start muted (P3); absent otherwise.
+    # True when the meeting's type has attendees start muted with their camera off (P3),
+    # until they turn each on themselves; absent otherwise.
     muted_on_entry: bool | None = None
+    camera_off_on_entry: bool | None = None
 
 
 class HeldBack(_Strict):
@@ -483,6 +521,13 @@ class AdmittedAll(_ServerMessage):
 class Roster(_ServerMessage):
     type: Literal["roster"] = "roster"
     roster: list[Person]
+
+
+class Hands(_ServerMessage):
+    """Every raised hand in the meeting, in the order raised (sent whenever one changes)."""
+
+    type: Literal["hands"] = "hands"
+    hands: list[Hand]
 
 
 class Published(_ServerMessage):
@@ -545,6 +590,12 @@ class Unmuted(_ServerMessage):
     type: Literal["unmuted"] = "unmuted"
 
 
+class CameraOn(_ServerMessage):
+    """Answers camera_on_self: the sender's own video goes through (P3)."""
+
+    type: Literal["camera_on"] = "camera_on"
+
+
 class Chat(_ServerMessage):
     type: Literal["chat"] = "chat"
     message: ChatItem
@@ -591,6 +642,7 @@ ServerMessage = Annotated[
     | Admitted
     | AdmittedAll
     | Roster
+    | Hands
     | Published
     | FeedAdded
     | FeedRemoved
@@ -603,6 +655,7 @@ ServerMessage = Annotated[
     | Asked
     | MutedByHost
     | Unmuted
+    | CameraOn
     | Chat
     | ChatSent
     | ChatRemoved

@@ -39,6 +39,9 @@ class Limit:
 MESSAGES = Limit("messages", rate=20, burst=60)
 # Chat messages: at most 5 at once, then one every 2 seconds.
 CHAT = Limit("chat", rate=0.5, burst=5)
+# Raising and lowering hands, each sent on to everyone in the meeting: 10 at once, then one
+# a second (a person clicking the button never comes near it; a script toggling does).
+HANDS = Limit("hands", rate=1, burst=10)
 
 # How long to count locally after Redis failed to answer, before trying it again.
 REDIS_RETRY_SECONDS = 5.0

@@ -174,6 +174,11 @@ PERSONAL: dict[str, dict[str, Personal]] = {
         "second_device": P("Whether they came on a second device", E.DELETE),
         "arrived_while_locked": P("Whether they came while the meeting was locked", E.DELETE),
         "host_muted": P("Whether the host muted their microphone", E.DELETE),
+        "muted_on_entry": P("Whether they started muted, as the meeting type says", E.DELETE),
+        "camera_off_on_entry": P(
+            "Whether they started with the camera off, as the meeting type says", E.DELETE
+        ),
+        "hand_raised_at": P("When they raised their hand, while it is up", E.DELETE),
         "connected_at": P("When they connected", E.DELETE),
         "admitted_at": P("When they were let in", E.DELETE),
         "left_at": P("When they left", E.DELETE),
@@ -770,6 +775,9 @@ HOLDINGS: tuple[Holding, ...] = (
             "second_device",
             "arrived_while_locked",
             "host_muted",
+            "muted_on_entry",
+            "camera_off_on_entry",
+            "hand_raised_at",
             "connected_at",
             "admitted_at",
             "left_at",

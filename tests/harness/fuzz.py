@@ -40,6 +40,9 @@ ATTENDEE_MESSAGES: list[dict[str, Any]] = [
     },
     {"type": "trickle", "feed": 99, "candidate": None},
     {"type": "unmute_self"},
+    {"type": "raise_hand", "id": 14},
+    {"type": "lower_hand"},
+    {"type": "lower_hand", "participant": PID, "id": "h1"},
     {"type": "chat", "text": "Thank you, that helps.", "id": 12},
     {"type": "leave"},
 ]

@@ -84,14 +84,14 @@ class JanusProbe:
         probe.publishers = joined.get("publishers", [])
         return probe
 
-    def audio_moderated(self, display: str) -> bool:
-        """Whether Janus listed the audio of `display`'s feed as muted by moderation when
-        the probe joined (Janus lists only feeds whose media is up)."""
+    def audio_moderated(self, display: str, kind: str = "audio") -> bool:
+        """Whether Janus listed the audio (or `kind`: "video") of `display`'s feed as muted
+        by moderation when the probe joined (Janus lists only feeds whose media is up)."""
         feeds = [p for p in self.publishers if p.get("display") == display]
         assert len(feeds) == 1, f"Janus lists {len(feeds)} feeds of {display}"
-        audio = [s for s in feeds[0].get("streams", []) if s.get("type") == "audio"]
-        assert len(audio) == 1, feeds[0]
-        return bool(audio[0].get("moderated", False))
+        streams = [s for s in feeds[0].get("streams", []) if s.get("type") == kind]
+        assert len(streams) == 1, feeds[0]
+        return bool(streams[0].get("moderated", False))
 
     def _send(self, message: dict[str, Any]) -> dict[str, Any]:
         transaction = secrets.token_hex(6)
@@ -115,12 +115,15 @@ class JanusProbe:
             self.events.append(data)
         return message
 
-    def moderation(self, feed_id: int, timeout: float = 10) -> str:
-        """Wait for Janus to say it muted or unmuted the audio of `feed_id`; return which
-        ("muted" or "unmuted"): the first such word not read yet."""
+    def moderation(self, feed_id: int, timeout: float = 10, mid: str | None = None) -> str:
+        """Wait for Janus to say it muted or unmuted a stream of `feed_id` (the one with
+        `mid`, if given); return which ("muted" or "unmuted"): the first such word not
+        read yet."""
         deadline = time.monotonic() + timeout
         while True:
             for event in self.events:
+                if mid is not None and event.get("mid") != mid:
+                    continue
                 if event.get("id") == feed_id and "moderation" in event and not event.get("_read"):
                     event["_read"] = True
                     return str(event["moderation"])

@@ -8,9 +8,11 @@ same Haven through a Unix socket, which is not bound to any network namespace.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import email
 import email.policy
+import json
 import os
 import secrets
 import socket
@@ -40,6 +42,71 @@ STAFF_PASSWORD = "correct horse battery staple 42"
 
 class StackError(RuntimeError):
     """The live stack could not start; the message says which part and why."""
+
+
+class ManageServer:
+    """One `tests/harness/manage_server.py` process: management commands without a new
+    Python for each (see there). Commands from several threads take turns."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "tests.harness.manage_server"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lock = threading.Lock()
+
+    def run(self, args: list[str], env: dict[str, str]) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with self.lock:
+            self.process.stdin.write(json.dumps({"args": args, "env": env}) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        if not line:
+            raise StackError(f"manage.py {' '.join(args)}: the command process ended")
+        answer = json.loads(line)
+        if not answer["ok"]:
+            raise StackError(f"manage.py {' '.join(args)} failed:\n{answer['error']}")
+        return str(answer["stdout"])
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# By the environment dict itself: a stack and its views (dataclasses.replace) share it.
+_MANAGE_SERVERS: dict[int, tuple[dict[str, str], ManageServer]] = {}
+_MANAGE_SERVERS_LOCK = threading.Lock()
+
+
+def _manage_server(env: dict[str, str]) -> ManageServer:
+    """The command process for a stack's environment (its database), started once."""
+    with _MANAGE_SERVERS_LOCK:
+        _, server = _MANAGE_SERVERS.get(id(env), (env, None))
+        if server is None or server.process.poll() is not None:
+            server = ManageServer(env)
+            _MANAGE_SERVERS[id(env)] = (env, server)
+        return server
+
+
+def _stop_manage_server(env: dict[str, str]) -> None:
+    with _MANAGE_SERVERS_LOCK:
+        _, server = _MANAGE_SERVERS.pop(id(env), (env, None))
+    if server is not None:
+        server.stop()
+
+
+@atexit.register
+def _stop_manage_servers() -> None:
+    for env, _ in list(_MANAGE_SERVERS.values()):
+        _stop_manage_server(env)
 
 
 @dataclass
@@ -160,7 +227,7 @@ class Stack:
         ]
         if totp:
             args.append(f"--totp-secret={totp_secret_for(email_address)}")
-        self.manage(*args, extra_env={"HAVEN_NEW_STAFF_PASSWORD": STAFF_PASSWORD})
+        _manage_server(self.env).run(args, {"HAVEN_NEW_STAFF_PASSWORD": STAFF_PASSWORD})
         return STAFF_PASSWORD
 
     def audit(self, action: str | None = None) -> list[dict[str, Any]]:
@@ -333,6 +400,7 @@ def live_stack(
             _start_haven(stack)
             yield stack
         finally:
+            _stop_manage_server(stack.env)
             _stop(stack.processes)
             for each in stack.janus_processes:
                 each.stop()

@@ -83,6 +83,11 @@ export async function getMicrophoneTrack(anyMicrophone = false) {
 export async function turnCameraOn() {
   room.cameraWanted = true;
   ui.cameraHelp.textContent = "Turning your camera on…";
+  if (room.cameraHeld && !(await askToShowCamera())) {
+    room.cameraWanted = false;
+    renderCamera(false);
+    return;
+  }
   const track = await getCameraTrack();
   if (!room.cameraWanted || hooks.state === "ended") {
     track?.stop(); // turned off again (or the meeting ended) while the camera was starting
@@ -108,6 +113,37 @@ export function turnCameraOff() {
   room.senders?.video.replaceTrack(null).catch(() => {});
   track?.stop();
   renderCamera();
+}
+
+/**
+ * Our meeting's type started our camera off (P3): the server holds our video back until
+ * we ask, ourselves, for it to go through (`camera_on_self`, V3).
+ * @returns {Promise<boolean>} whether it goes through now
+ */
+async function askToShowCamera() {
+  try {
+    await liveConnection().request("camera_on_self");
+    room.cameraHeld = false;
+    return true;
+  } catch (error) {
+    showError(describeFailure(error, "We could not turn your camera on."));
+    return false;
+  }
+}
+
+/**
+ * `admitted`: a meeting whose type starts attendees with microphone and camera off (P3)
+ * says so. The server keeps each off until we turn it on ourselves (V3); the page shows
+ * them off from the start, a camera turned on before joining included.
+ * The host's `joined` never holds them (it has neither field).
+ * @param {import("./protocol.js").JoinedMessage | import("./protocol.js").AdmittedMessage} message
+ */
+export function startAsTheMeetingTypeSays(message) {
+  const holds = /** @type {Partial<import("./protocol.js").AdmittedMessage>} */ (message);
+  room.startMuted = holds.muted_on_entry === true;
+  room.cameraHeld = holds.camera_off_on_entry === true;
+  if (room.startMuted && room.micTrack) room.micTrack.enabled = false;
+  if (room.cameraHeld && (room.cameraWanted || room.cameraTrack)) turnCameraOff();
 }
 
 /** @param {boolean} [updateHelp]  false keeps a problem message beside the switch */
@@ -163,7 +199,7 @@ export function muteMicrophone() {
 }
 
 export async function onMicButton() {
-  if (room.hostMuted) {
+  if (room.hostMuted || room.startMuted) {
     askToUnmute();
     return;
   }
@@ -220,6 +256,7 @@ function askToUnmute() {
 export async function onUnmuted() {
   const wanted = room.unmuteRequested;
   room.hostMuted = false;
+  room.startMuted = false;
   room.unmuteRequested = false;
   if (!wanted) {
     renderMicrophone();

@@ -6,7 +6,7 @@
  */
 import { muteMicrophone, onUnmuted, turnCameraOff } from "./devices.js";
 import { announce } from "./notices.js";
-import { room, ui } from "./state.js";
+import { config, room, ui } from "./state.js";
 
 /** @typedef {"mute"|"camera_off"} Request */
 
@@ -33,7 +33,6 @@ const WORDS = {
   },
 };
 const MUTED_BY_HOST = "The host muted your microphone. You can unmute yourself when you want to speak.";
-const JOINED_MUTED = "You joined muted. You can turn your microphone on.";
 
 export function setUpHostRequests() {
   actButton?.addEventListener("click", actOnRequest);
@@ -63,9 +62,14 @@ export function onMutedByHostNotice() {
   showing = { what: "muted" };
 }
 
-/** `admitted` with `muted_on_entry` (P3): this kind of meeting starts with microphones off. */
+/** `admitted` with `muted_on_entry` (P3): this kind of meeting starts with microphones and
+ * cameras off. */
 export function onJoinedMutedNotice() {
-  showNotice(JOINED_MUTED, null, "OK");
+  const off = [room.startMuted && "your microphone off", room.cameraHeld && "camera off"];
+  const what = off.filter(Boolean).join(" and ").replace(/^camera/, "your camera");
+  const them = room.startMuted && room.cameraHeld ? "them" : "it";
+  const text = `You start with ${what} in this ${config.meetingKind || "meeting"}. Turn ${them} on when you want to speak.`;
+  showNotice(text, null, "OK");
   showing = { what: "muted" };
 }
 

@@ -116,9 +116,9 @@ export async function startPublishing() {
       mic?.stop();
       return;
     }
-    // Joined muted (P3): off before it is sent, so no sound flows until we turn it on.
+    // Joined muted (P3): off before it is sent, as the server keeps it until we turn it
+    // on ourselves with `unmute_self` (devices.js).
     if (mic && room.startMuted) mic.enabled = false;
-    room.startMuted = false;
     room.micTrack = mic;
     renderMicrophone();
     await room.senders?.audio.replaceTrack(mic);

@@ -43,7 +43,8 @@ const REMEMBERED_IDS = 500;
  *   message: string, resume: string}} WaitingMessage
  * @typedef {ServerMessage & {waiting: Person[]}} WaitingListMessage
  * @typedef {ServerMessage & {you: string, roster: Person[], feeds: FeedInfo[],
- *   ice_servers?: RTCIceServer[], relay_only?: boolean, muted_on_entry?: boolean}} AdmittedMessage
+ *   ice_servers?: RTCIceServer[], relay_only?: boolean, muted_on_entry?: boolean,
+ *   camera_off_on_entry?: boolean}} AdmittedMessage
  * @typedef {{participant: string, name: string, because: "second_device"|"meeting_full"}} HeldBack
  * @typedef {ServerMessage & {admitted: number, held_back: HeldBack[]}} AdmittedAllMessage
  * @typedef {ServerMessage & {roster: Person[]}} RosterMessage

@@ -16,12 +16,22 @@
  *   host.js           the host's modules above, loaded on the host's page only
  *   host-requests.js  what the host asks of an attendee (V3)
  *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
+ *   hands.js          raised hands: the button, the list in order, the host lowers one
  *   notices.js        errors and screen-reader announcements in plain English
  *   resume.js         back in our place after a reload or a crash (sessionStorage)
  *   state.js          what they share, and window.haven for the tests
  */
 import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
-import { onCameraButton, onMicButton, onMutedByHost, renderCamera, renderMicrophone, stopLocalMedia } from "./devices.js";
+import {
+  onCameraButton,
+  onMicButton,
+  onMutedByHost,
+  renderCamera,
+  renderMicrophone,
+  startAsTheMeetingTypeSays,
+  stopLocalMedia,
+} from "./devices.js";
+import { renderHands, setUpHands, showHands } from "./hands.js";
 import {
   clearHostRequest,
   onAsked,
@@ -137,6 +147,7 @@ function listenToServer(connection) {
     unmuted: onUnmutedNotice,
     chat: onChat,
     chat_removed: onChatRemoved,
+    hands: (/** @type {object} */ message) => showHands(message, true),
     error: onServerError,
   };
   for (const [type, handler] of Object.entries(handlers)) {
@@ -182,11 +193,11 @@ function enterMeeting(message) {
   }
   hooks.metrics.admittedAt = performance.now();
   room.me = message.you;
-  // This kind of meeting starts attendees muted (P3): the microphone is off when it is
-  // first sent (startPublishing), and only we turn it on (V3).
-  const mutedOnEntry = "muted_on_entry" in message && message.muted_on_entry === true;
+  // This kind of meeting may start attendees with microphone and camera off (P3).
+  startAsTheMeetingTypeSays(message);
+  const heldOnEntry = room.startMuted || room.cameraHeld;
   // Back after a reload: the microphone as it was (off if not known, after a crash).
-  room.startMuted = mutedOnEntry || (back.returned && back.micOff);
+  if (back.returned && back.micOff) room.startMuted = true;
   // Ask for the others' video before drawing anything: the server and the media server
   // work on it while this page lays itself out (bench/, issue 8). The tiles get their
   // names when the roster is drawn, just below.
@@ -200,6 +211,7 @@ function enterMeeting(message) {
   setJoining(false);
   showScreen("in_meeting");
   renderRoster(message.roster ?? [], false);
+  showHands(message, false);
   Promise.race([subscribing, sleep(PUBLISH_WAIT_MS)]).then(() => {
     if (hooks.state === "in_meeting") startPublishing();
   });
@@ -207,7 +219,7 @@ function enterMeeting(message) {
   renderCamera();
   const inWords = back.returned ? "You are back in the meeting." : "You are in the meeting.";
   announce(config.isHost ? `${inWords} You are the host.` : inWords);
-  if (mutedOnEntry) onJoinedMutedNotice();
+  if (heldOnEntry) onJoinedMutedNotice();
   showChatHistory(message.chat ?? []);
 }
 
@@ -218,6 +230,7 @@ function enterMeeting(message) {
  */
 function backInMeeting(message) {
   renderRoster(message.roster ?? [], true);
+  showHands(message, true);
   showChatHistory(message.chat ?? []);
   host?.screenLostInRestart();
   republishAfterRestart(RECONNECTED).then(() => Promise.allSettled((message.feeds ?? []).map(subscribeTo)));
@@ -232,6 +245,7 @@ function onWaitingList(message) {
 /** @param {import("./protocol.js").RosterMessage} message */
 function onRoster(message) {
   renderRoster(message.roster, hooks.state === "in_meeting");
+  renderHands();
   host?.onRosterChanged();
 }
 
@@ -490,6 +504,7 @@ host?.setUpHostControls();
 host?.setUpScreenShare();
 setUpHostRequests();
 setUpChat();
+setUpHands();
 renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;

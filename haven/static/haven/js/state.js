@@ -63,6 +63,8 @@ export const config = {
   meetingTitle: root.dataset.meetingTitle ?? "",
   startsAt: root.dataset.startsAt ?? "",
   staffPageUrl: root.dataset.staffPageUrl ?? "",
+  /** The meeting's type, in lower case ("training session"). */
+  meetingKind: root.dataset.meetingKind ?? "",
   /** Whether the meeting was locked when the page was made (`joined` does not say). */
   lockedAtLoad: root.dataset.locked === "true",
 };
@@ -108,8 +110,12 @@ export const room = {
   hostMuted: false,
   /** We sent `unmute_self` and wait for `unmuted` before the microphone goes live. */
   unmuteRequested: false,
-  /** The meeting's type has attendees start muted (P3): our microphone starts off. */
+  /** The meeting's type has attendees start muted (P3): our microphone stays off on the
+   * server until our own `unmute_self` is answered. */
   startMuted: false,
+  /** The meeting's type started our camera off (P3): the server holds our video back
+   * until our own `camera_on_self` is answered. */
+  cameraHeld: false,
   /** @type {{audio: RTCRtpSender, video: RTCRtpSender}|null} */
   senders: null,
   /** @type {number|null} */
