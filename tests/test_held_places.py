@@ -28,27 +28,19 @@ class Room:
 
     def __init__(self, meeting: MeetingRow) -> None:
         self.meeting = meeting
-        self.host_identity = Identity(
-            meeting, Role.HOST, "Alex Morgan", user=meeting.host, session_key="host-session"
-        )
+        self.host_identity = Identity(meeting, Role.HOST, "Alex Morgan", user=meeting.host)
         self.host = actions.do_join(self.host_identity, "c-host", True).participant
 
-    def let_in(self, name: str, session: str = "sam-session") -> tuple[Identity, actions.Entry]:
+    def let_in(self, name: str) -> tuple[Identity, actions.Entry]:
         invitation = _invited(self.meeting, name)
-        identity = attendee(invitation, session)
+        identity = attendee(invitation)
         entry = actions.do_join(identity, f"c-{name}", True)
         actions.do_admit(self.host, self.host_identity, entry.participant.public_id)
         return identity, entry
 
 
-def attendee(invitation: Invitation, session: str) -> Identity:
-    return Identity(
-        invitation.meeting,
-        Role.ATTENDEE,
-        invitation.name,
-        invitation=invitation,
-        session_key=session,
-    )
+def attendee(invitation: Invitation) -> Identity:
+    return Identity(invitation.meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
 
 
 @pytest.fixture
@@ -104,14 +96,17 @@ def test_S2_a_place_closed_without_leave_is_taken_back_in_the_meeting(room):
     assert AuditEvent.objects.filter(action="room.confirmed_private_place").count() == 2
 
 
-def test_S1_the_secret_works_only_from_the_session_it_was_given_to(room):
+def test_S1_a_secret_works_only_for_its_own_person(room):
     identity, entry = room.let_in("Sam Carter")
     closed(identity, entry)
-    other_session = attendee(identity.invitation, "another-device")
-    assert declined(other_session, entry.resume) == "not_held"
-    device = actions.do_join(other_session, "c-device", True, resume=entry.resume)
-    assert not device.resumed and device.participant.state == "waiting"
-    assert device.participant.second_device  # the held place counts (S1)
+    kim = attendee(_invited(room.meeting, "Kim Lee"))
+    assert declined(kim, entry.resume) == "not_held"
+    someone = actions.do_join(kim, "c-kim", True, resume=entry.resume)
+    assert not someone.resumed and someone.participant.state == "waiting"
+    assert not someone.participant.second_device
+    # Sam's link on another device, with no secret: held and flagged (S1).
+    device = actions.do_join(attendee(identity.invitation), "c-device", True)
+    assert not device.resumed and device.participant.second_device
     assert actions.do_join(identity, "c-again", False, resume=entry.resume).resumed
 
 
@@ -135,7 +130,7 @@ def test_S2_leave_and_a_let_go_end_the_place_and_spend_the_secret(room):
     actions.do_leave(entry.participant, identity.actor)
     assert Participant.objects.get(pk=entry.participant.pk).resume_hash == ""
     assert declined(identity, entry.resume) == "not_held"
-    kim, kim_entry = room.let_in("Kim Lee", "kim-session")
+    kim, kim_entry = room.let_in("Kim Lee")
     # Let go after a Haven process stopped (or a 1013 place not resumed): for good too.
     actions.do_leave(kim_entry.participant, Actor.system(), actions.LeftBecause.DISCONNECTED)
     assert declined(kim, kim_entry.resume) == "not_held"
@@ -144,7 +139,7 @@ def test_S2_leave_and_a_let_go_end_the_place_and_spend_the_secret(room):
 def test_S3_locking_gives_up_the_places_of_people_away_but_not_of_people_waiting(room):
     identity, entry = room.let_in("Sam Carter")
     wes_invitation = _invited(room.meeting, "Wes Waiting")
-    wes = attendee(wes_invitation, "wes-session")
+    wes = attendee(wes_invitation)
     wes_entry = actions.do_join(wes, "c-wes", True)
     closed(identity, entry)
     closed(wes, wes_entry)
@@ -162,13 +157,13 @@ def test_P3_no_return_past_the_meeting_types_cap(room):
     identity, entry = room.let_in("Sam Carter")
     closed(identity, entry)
     for number in range(cap):
-        room.let_in(f"Filler{number} Person", f"filler-{number}")
+        room.let_in(f"Filler{number} Person")
     assert declined(identity, entry.resume) == "meeting_full"
 
 
 def test_S9_a_join_with_no_secret_still_needs_the_confirmation(room):
     invitation = _invited(room.meeting, "Sam Carter")
     with pytest.raises(actions.Refused) as refused:
-        actions.do_join(attendee(invitation, "s"), "c", False)
+        actions.do_join(attendee(invitation), "c", False)
     assert refused.value.decision.code == "confirmation_required"
     assert not Participant.objects.filter(invitation=invitation).exists()

@@ -28,9 +28,6 @@ class Identity:
     name: str
     user: User | None = None
     invitation: Invitation | None = None
-    # The browser session behind the socket: a resume secret works only from the session
-    # it was given to (actions._resume_hash), so a secret alone takes no place.
-    session_key: str = ""
 
     @property
     def actor(self) -> Actor:
@@ -61,20 +58,14 @@ def access_room(user: Any, session: Any, meeting_id: str) -> Identity | None:
     if user is not None and user.is_authenticated:
         if user.pk != meeting.host_id or not _may_host(user, session):
             return None
-        return Identity(meeting, Role.HOST, user.full_name, user=user, session_key=_key(session))
+        return Identity(meeting, Role.HOST, user.full_name, user=user)
     invitation_id = session.get(SESSION_INVITATION_KEY) if session is not None else None
     if invitation_id is None:
         return None
     invitation = Invitation.objects.filter(pk=invitation_id, meeting=meeting).first()
     if invitation is None or _invitation_withdrawn(invitation) is not None:
         return None
-    return Identity(
-        meeting, Role.ATTENDEE, invitation.name, invitation=invitation, session_key=_key(session)
-    )
-
-
-def _key(session: Any) -> str:
-    return getattr(session, "session_key", None) or ""
+    return Identity(meeting, Role.ATTENDEE, invitation.name, invitation=invitation)
 
 
 ACCESS_WITHDRAWN = Decision(

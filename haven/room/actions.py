@@ -209,10 +209,8 @@ class Entry:
     resumed: bool = False
 
 
-def _resume_hash(secret: str, identity: Identity) -> str:
-    """Bound to the browser session the secret was given to: the same secret from
-    another session (a second device on the same link) matches nothing."""
-    return hashlib.sha256(f"{identity.session_key}:{secret}".encode()).hexdigest()
+def _resume_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 class ResumeDeclined(Refused):
@@ -241,8 +239,8 @@ def do_join(
     before a removal, a ban or a revoked link reaches nothing (S1, S8). That refusal is
     audited, in its own transaction, after the join's has been rolled back.
 
-    With `resume` (the secret of an earlier join, given back by the same person from the
-    same browser session after their connection closed without `leave`: a reload, a
+    With `resume` (the secret of an earlier join, given back by the same person after
+    their connection closed without `leave`: a reload, a
     crash, the network, or its Haven process went away) they are where they were, if
     their place is still held (_held_place): admitted, or waiting. Otherwise it is an
     ordinary join, which needs `confirmed`; without it the join is refused
@@ -300,7 +298,7 @@ def _join(identity: Identity, channel_name: str, confirmed: bool, resume: str | 
         state=entry.value,
         channel_name=channel_name,
         server=SERVER_NAME,
-        resume_hash=_resume_hash(secret, identity),
+        resume_hash=_resume_hash(secret),
         admitted_at=timezone.now() if entry is Presence.ADMITTED else None,
         second_device=_already_connected(meeting, identity),
         arrived_while_locked=meeting.locked and entry is Presence.WAITING,
@@ -337,7 +335,7 @@ def _resume(
     """
     found = (
         _held_places(meeting)
-        .filter(resume_hash=_resume_hash(resume, identity))
+        .filter(resume_hash=_resume_hash(resume))
         .filter(user=identity.user, invitation=identity.invitation)
         .select_for_update(no_key=True)
         .first()
@@ -391,7 +389,7 @@ def _declined_because(meeting: Meeting, identity: Identity, resume: str) -> str:
     """Why a resume found no place, for the audit: `expired` (the place was held, and its
     grace passed) or `not_held` (left, given up, another person's, or never given)."""
     mine = meeting.participants.filter(
-        resume_hash=_resume_hash(resume, identity),
+        resume_hash=_resume_hash(resume),
         user=identity.user,
         invitation=identity.invitation,
         left_because=LeftBecause.DISCONNECTED,
