@@ -368,6 +368,7 @@ def _waiting_room(meeting: Meeting, log: _Log, entered: dict[int, dt.datetime]) 
         "room.admitted",
         "room.turned_away",
         "room.left",
+        "room.resumed",
     ):
         if event.action == "room.host_joined":
             text = f"{log.actor(event)} (the host, staff) opened the meeting."
@@ -384,6 +385,12 @@ def _waiting_room(meeting: Meeting, log: _Log, entered: dict[int, dt.datetime]) 
                 )
         elif event.action == "room.turned_away":
             text = f"{log.actor(event)} turned {log.subject(event)} away from the waiting room."
+        elif event.action == "room.resumed":
+            place = "waiting room" if event.details.get("state") == "waiting" else "meeting"
+            text = (
+                f"{log.actor(event)} came back to their place in the {place} on a new "
+                "connection (nobody let them in again)."
+            )
         else:
             because = LEFT_BECAUSE.get(str(event.details.get("because", "")), "Left")
             place = "waiting room" if event.details.get("was") == "waiting" else "meeting"
@@ -413,9 +420,15 @@ def _waiting_room(meeting: Meeting, log: _Log, entered: dict[int, dt.datetime]) 
 
 def _lock(log: _Log) -> Section:
     section = Section("lock", "Locking the meeting", ["S3"])
-    for event in log.of("meeting.locked", "meeting.unlocked", "room.arrived_while_locked"):
+    kinds = ("meeting.locked", "meeting.unlocked", "room.arrived_while_locked")
+    for event in log.of(*kinds, "room.place_given_up"):
         if event.action == "meeting.locked":
             text = f"{log.actor(event)} locked the meeting."
+        elif event.action == "room.place_given_up":
+            text = (
+                f"{log.subject(event)} was away (their page had closed) as the meeting was "
+                "locked: their place was given up, to come back only through the waiting room."
+            )
         elif event.action == "meeting.unlocked":
             text = f"{log.actor(event)} unlocked the meeting."
         else:

@@ -80,17 +80,22 @@ SOURCES = {
 LOCKED = _refuse("meeting_locked", "The meeting is locked. Unlock it to let people in.")
 
 
+CONFIRMATION_REQUIRED = _refuse(
+    "confirmation_required",
+    "Please confirm that you are somewhere you cannot be overheard or overlooked.",
+)
+
+
 def may_join(role: Role, presence: Presence, meeting: MeetingState, confirmed: bool) -> Decision:
-    """Join: everyone confirms they cannot be overheard or overlooked first (rule S9)."""
+    """Join: everyone confirms they cannot be overheard or overlooked first (rule S9).
+    (Taking back a place already held, after a reload, counts the confirmation given on
+    entering it: room.actions._join.)"""
     if meeting is MeetingState.ENDED:
         return MEETING_OVER
     if presence is not Presence.CONNECTED:
         return _refuse("already_joined", "You have already joined.")
     if not confirmed:
-        return _refuse(
-            "confirmation_required",
-            "Please confirm that you are somewhere you cannot be overheard or overlooked.",
-        )
+        return CONFIRMATION_REQUIRED
     return ALLOW
 
 

@@ -30,7 +30,7 @@ from haven.room import groups
 from haven.room import protocol as p
 from haven.room.access import ACCESS_WITHDRAWN, Identity, withdrawn_because
 from haven.room.models import Participant
-from haven.room.presence import SERVER_NAME
+from haven.room.presence import SERVER_NAME, gone_after
 
 LeftBecause = Participant.LeftBecause
 
@@ -213,6 +213,15 @@ def _resume_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+class ResumeDeclined(Refused):
+    """A `join` that only asked for a place back (no fresh S9 confirmation), and no place
+    is held: the person confirms and joins anew. Carries why, for the audit."""
+
+    def __init__(self, because: str) -> None:
+        super().__init__(rules.CONFIRMATION_REQUIRED)
+        self.because = because
+
+
 class AccessWithdrawn(Refused):
     """Entitlement read afresh at `join` says no (rules S1, S8); carries why, for the audit."""
 
@@ -231,8 +240,12 @@ def do_join(
     audited, in its own transaction, after the join's has been rolled back.
 
     With `resume` (the secret of an earlier join, given back by the same person after
-    their connection or its Haven process went away) they are where they were: still
-    admitted, or still waiting. A secret that matches nothing live is an ordinary join.
+    their connection closed without `leave`: a reload, a
+    crash, the network, or its Haven process went away) they are where they were, if
+    their place is still held (_held_place): admitted, or waiting. Otherwise it is an
+    ordinary join, which needs `confirmed`; without it the join is refused
+    (`confirmation_required`) and the person confirms on the page first (S9). A resume
+    that finds no place is audited (`room.resume_declined`), never admitted.
     """
     try:
         return _join(identity, channel_name, confirmed, resume)
@@ -245,6 +258,14 @@ def do_join(
             resumed=bool(resume),
         )
         raise
+    except ResumeDeclined as refusal:
+        record(
+            "room.resume_declined",
+            identity.actor,
+            meeting=identity.meeting,
+            because=refusal.because,
+        )
+        raise
 
 
 @transaction.atomic
@@ -252,14 +273,20 @@ def _join(identity: Identity, channel_name: str, confirmed: bool, resume: str | 
     # The meeting row is locked first, as a removal locks it: either the removal
     # committed and is seen here, or it waits for this join and then ends its presence.
     meeting = Meeting.lock(identity.meeting.pk)
-    require(rules.may_join(identity.role, Presence.CONNECTED, meeting_state(meeting), confirmed))
+    state = meeting_state(meeting)
+    # Taking a held place back needs no fresh confirmation: it was given on entering it.
+    require(rules.may_join(identity.role, Presence.CONNECTED, state, confirmed or bool(resume)))
     because = withdrawn_because(identity)
     if because is not None:
         raise AccessWithdrawn(because)
     if resume:
-        resumed = _resume(meeting, identity, channel_name, resume)
+        resumed, declined = _resume(meeting, identity, channel_name, resume)
         if resumed is not None:
             return Entry(resumed, resume, resumed=True)
+        if not confirmed:
+            raise ResumeDeclined(declined)
+        record("room.resume_declined", identity.actor, meeting=meeting, because=declined)
+    require(rules.may_join(identity.role, Presence.CONNECTED, state, confirmed))
     secret = secrets.token_urlsafe(32)
     entry = rules.entry_presence(identity.role)
     participant = Participant.objects.create(
@@ -298,45 +325,84 @@ def _join(identity: Identity, channel_name: str, confirmed: bool, resume: str | 
 
 def _resume(
     meeting: Meeting, identity: Identity, channel_name: str, resume: str
-) -> Participant | None:
-    """Move a live presence of this same person to a new connection.
+) -> tuple[Participant | None, str]:
+    """Move a place this same person holds to a new connection; or None and why not.
 
     Their media went with the old connection: its feeds are forgotten, and they publish
-    again. The old connection, if it still lives on some process, is closed.
+    again. The old connection, if it still lives on some process, is closed. A place
+    whose connection closed without `leave` comes back as it was: in the meeting (the
+    roster says so again; nobody lets them in again) or in the queue.
     """
-    live = (Participant.State.WAITING, Participant.State.ADMITTED)
     found = (
-        meeting.participants.filter(
-            resume_hash=_resume_hash(resume),
-            state__in=live,
-            user=identity.user,
-            invitation=identity.invitation,
-        )
+        _held_places(meeting)
+        .filter(resume_hash=_resume_hash(resume))
+        .filter(user=identity.user, invitation=identity.invitation)
         .select_for_update(no_key=True)
         .first()
     )
     if found is None:
-        return None
+        return None, _declined_because(meeting, identity, resume)
+    came_back = found.state == Participant.State.LEFT
+    if came_back:
+        was_in = found.admitted_at is not None
+        if was_in and found.invitation_id is not None and capacity.places_left(meeting) < 1:
+            return None, "meeting_full"  # rule P3: someone was let in meanwhile
+        found.state = Participant.State.ADMITTED if was_in else Participant.State.WAITING
+        found.left_because, found.left_at = "", None
     old_channel = found.channel_name
-    gone = [f for f in (found.feed_id, found.screen_feed_id) if f is not None]
+    # Already told when the old connection closed (do_leave), if it did.
+    gone = [] if came_back else [f for f in (found.feed_id, found.screen_feed_id) if f is not None]
     found.channel_name, found.server = channel_name, SERVER_NAME
     found.feed_id, found.audio_mid, found.screen_feed_id = None, "", None
     found.save()
-    record("room.resumed", identity.actor, meeting=meeting, state=found.state)
-    groups.signal_on_commit(old_channel, {"type": "room.replaced"})
+    details = {"state": found.state, "after_close": True} if came_back else {"state": found.state}
+    record("room.resumed", identity.actor, meeting=meeting, **details)
+    if not came_back:
+        groups.signal_on_commit(old_channel, {"type": "room.replaced"})
     for feed_id in gone:
         groups.send_on_commit(groups.in_meeting(meeting), p.FeedRemoved(feed=feed_id))
     if found.state == Participant.State.WAITING:
         send_waiting_list(meeting)
-    return found
+    elif came_back:
+        send_roster(meeting)
+    return found, ""
+
+
+def _held_places(meeting: Meeting) -> QuerySet[Participant]:
+    """Places that are held: live ones, and those whose connection closed without `leave`
+    within HAVEN_SERVER_GONE_SECONDS (a reload, a crash, the network). `leave`, a removal,
+    a ban, being turned away, the meeting ending, or being let go after a Haven process
+    stopped end a place for good; so does a lock while its person is away (do_set_lock)."""
+    live = (Participant.State.WAITING, Participant.State.ADMITTED)
+    return meeting.participants.filter(Q(state__in=live) | _away_within_grace())
+
+
+def _away_within_grace() -> Q:
+    return Q(
+        state=Participant.State.LEFT,
+        left_because=LeftBecause.DISCONNECTED,
+        left_at__gte=timezone.now() - gone_after(),
+    ) & ~Q(resume_hash="")
+
+
+def _declined_because(meeting: Meeting, identity: Identity, resume: str) -> str:
+    """Why a resume found no place, for the audit: `expired` (the place was held, and its
+    grace passed) or `not_held` (left, given up, another person's, or never given)."""
+    mine = meeting.participants.filter(
+        resume_hash=_resume_hash(resume),
+        user=identity.user,
+        invitation=identity.invitation,
+        left_because=LeftBecause.DISCONNECTED,
+    )
+    return "expired" if mine.exists() else "not_held"
 
 
 def _already_connected(meeting: Meeting, identity: Identity) -> bool:
-    """Is this invitation already in use by another connection? (rule S1)"""
+    """Is this invitation's place already held, by a live connection or one that closed
+    moments ago and may come back? (rule S1)"""
     if identity.invitation is None:
         return False
-    live = (Participant.State.WAITING, Participant.State.ADMITTED)
-    return meeting.participants.filter(invitation=identity.invitation, state__in=live).exists()
+    return _held_places(meeting).filter(invitation=identity.invitation).exists()
 
 
 def _start(meeting: Meeting, actor: Actor) -> None:
@@ -355,11 +421,17 @@ def do_leave(
     because: str = LeftBecause.LEFT,
     *,
     channel_name: str | None = None,
+    keep_place: bool = False,
 ) -> bool:
     """Leave the meeting or the waiting room; everyone affected is told. False if gone.
 
     With `channel_name`, only if that connection still holds the presence: one that was
     resumed on another connection (or process) is not ended by the old one closing.
+
+    With `keep_place` (a connection that closed without `leave`: a reload, a crash, the
+    network) the person is gone from the roster, but their place is held for
+    HAVEN_SERVER_GONE_SECONDS: their page may take it back with its resume secret
+    (_resume). Otherwise the secret is spent with the place.
     """
     # Locked: a resume on another process moves the place in a transaction of its own.
     participant.refresh_from_db(from_queryset=Participant.objects.select_for_update(no_key=True))
@@ -373,7 +445,10 @@ def do_leave(
     participant.left_because = because
     participant.left_at = timezone.now()
     participant.hand_raised_at = None  # a hand goes down as its person leaves
-    participant.save(update_fields=["state", "left_because", "left_at", "hand_raised_at"])
+    if not keep_place:
+        participant.resume_hash = ""
+    fields = ["state", "left_because", "left_at", "hand_raised_at", "resume_hash"]
+    participant.save(update_fields=fields)
     meeting = participant.meeting
     record("room.left", actor, meeting=meeting, was=was, because=because)
     for feed_id in (participant.feed_id, participant.screen_feed_id):
@@ -559,6 +634,17 @@ def do_turn_away(
     send_waiting_list(meeting)
 
 
+def _give_up_places_of_people_away(meeting: Meeting, identity: Identity) -> None:
+    """Locking gives up the places of attendees who were in and are away (their
+    connection closed moments ago): nobody new comes in while it is locked (S3), and
+    someone who had left is new again. They can still wait to be let in."""
+    away = meeting.participants.filter(_away_within_grace(), admitted_at__isnull=False)
+    for each in away.filter(invitation__isnull=False).select_related("invitation"):
+        each.resume_hash = ""
+        each.save(update_fields=["resume_hash"])
+        record("room.place_given_up", identity.actor, meeting=meeting, invitation=each.invitation)
+
+
 def _end_presence(target: Participant, because: str) -> bool:
     """They are gone, their hand down with them. Returns whether it was raised."""
     had_hand = target.hand_raised_at is not None
@@ -578,6 +664,8 @@ def do_set_lock(host: Participant, identity: Identity, locked: bool) -> None:
         meeting.locked = locked
         meeting.save(update_fields=["locked"])
         record("meeting.locked" if locked else "meeting.unlocked", identity.actor, meeting=meeting)
+        if locked:
+            _give_up_places_of_people_away(meeting, identity)
     # Sent even when nothing changed, so every screen agrees with the meeting.
     groups.send_on_commit(groups.everyone(meeting), p.LockChanged(locked=locked))
 

@@ -146,11 +146,14 @@ class MeetingConsumer(HostHandlers, MediaHandlers, ChatHandlers, HandHandlers):
             for group in mine:
                 await self.channel_layer.group_discard(group, self.channel_name)
             if self.participant is not None and not presence.keeps_place(code):
+                # Closed without `leave` (a reload, a crash, the network): gone from the
+                # roster now, the place held for a resume (actions.do_leave).
                 await database_sync_to_async(actions.do_leave)(
                     self.participant,
                     self.identity.actor,
                     actions.LeftBecause.DISCONNECTED,
                     channel_name=self.channel_name,
+                    keep_place=True,
                 )
         finally:
             await self.close_media()

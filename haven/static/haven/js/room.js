@@ -18,6 +18,7 @@
  *   chat.js           the group chat: to everyone, text only, links inert (S4, S5)
  *   hands.js          raised hands: the button, the list in order, the host lowers one
  *   notices.js        errors and screen-reader announcements in plain English
+ *   resume.js         back in our place after a reload or a crash (sessionStorage)
  *   state.js          what they share, and window.haven for the tests
  */
 import { onChat, onChatRemoved, onChatRemoveRefused, setUpChat, showChatHistory } from "./chat.js";
@@ -50,6 +51,7 @@ import {
 import { announce, clearError, clearStatus, ERROR_WORDS, showError, showStatus } from "./notices.js";
 import { setJoining, setUpPrejoin, showConfirmationError } from "./prejoin.js";
 import { HavenConnection } from "./protocol.js";
+import { back, forgetPlace, keepPlace, noteDevicesAsWeGo, returnToKeptPlace } from "./resume.js";
 import { renderRoster } from "./roster.js";
 import { byId, config, hooks, room, sleep, ui } from "./state.js";
 import { onSoundButton } from "./tiles.js";
@@ -168,6 +170,7 @@ function onWelcome(welcome) {
 function onWaiting(message) {
   if (hooks.state === "waiting" && room.resume) showStatus(RECONNECTED, RECONNECTED_SHOWN_MS);
   room.resume = message.resume || room.resume;
+  keepPlace(room.resume);
   setJoining(false);
   showScreen("waiting");
   showWaitingRoom(message);
@@ -176,6 +179,7 @@ function onWaiting(message) {
 /** @param {JoinedMessage} message */
 function onJoined(message) {
   room.resume = message.resume || room.resume;
+  keepPlace(room.resume);
   enterMeeting(message);
   host?.renderWaitingList(message.waiting ?? [], true);
 }
@@ -191,6 +195,9 @@ function enterMeeting(message) {
   room.me = message.you;
   // This kind of meeting may start attendees with microphone and camera off (P3).
   startAsTheMeetingTypeSays(message);
+  const heldOnEntry = room.startMuted || room.cameraHeld;
+  // Back after a reload: the microphone as it was (off if not known, after a crash).
+  if (back.returned && back.micOff) room.startMuted = true;
   // Ask for the others' video before drawing anything: the server and the media server
   // work on it while this page lays itself out (bench/, issue 8). The tiles get their
   // names when the roster is drawn, just below.
@@ -210,8 +217,9 @@ function enterMeeting(message) {
   });
   renderMicrophone();
   renderCamera();
-  announce(config.isHost ? "You are in the meeting. You are the host." : "You are in the meeting.");
-  if (room.startMuted || room.cameraHeld) onJoinedMutedNotice();
+  const inWords = back.returned ? "You are back in the meeting." : "You are in the meeting.";
+  announce(config.isHost ? `${inWords} You are the host.` : inWords);
+  if (heldOnEntry) onJoinedMutedNotice();
   showChatHistory(message.chat ?? []);
 }
 
@@ -417,6 +425,7 @@ function finish(reason, hostMessage = "") {
   closeAllMedia();
   clearHostRequest();
   clearError();
+  forgetPlace();
   showEndedMessage(reason, hostMessage);
   showScreen("ended");
   // The server closes the socket after `left` / `meeting_ended`; make sure it goes.
@@ -482,7 +491,10 @@ function setUpMeetingControls() {
       if (event.key === "Escape") cancelEndMeeting();
     });
   }
-  window.addEventListener("pagehide", () => room.connection?.close());
+  window.addEventListener("pagehide", () => {
+    noteDevicesAsWeGo();
+    room.connection?.close();
+  });
 }
 
 setUpPrejoin(openConnection);
@@ -497,3 +509,4 @@ renderCamera();
 renderMicrophone();
 document.title = `${SCREENS.prejoin.label}: ${config.meetingTitle} – Haven`;
 hooks.ready = true;
+returnToKeptPlace(openConnection);
