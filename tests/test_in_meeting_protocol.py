@@ -193,7 +193,9 @@ def test_S2_admit_all_gives_each_person_the_whole_meeting_and_their_own_chat(sta
     meeting = start_meeting(stack)
     early, _, early_invited = admitted(stack, meeting, "Eve Early")
     assert early.request({"type": "chat", "text": "Before the others came."})["type"] == "chat_sent"
-    # Eve drops out and comes back with the others: her chat since she first came in.
+    # Eve leaves and comes back with the others: her chat since she first came in.
+    early.send({"type": "leave"})
+    early.expect("left")
     early.close()
     again = flows.enter_passcode(stack, early_invited)
     names = ["Ann Ash", "Bob Birch", "Cat Cedar"]
